@@ -1,0 +1,194 @@
+//! The command line, mirrored as plain data, and its resolution into a
+//! [`Config`]. Nothing here does I/O.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use keytrail::config::{Config, SourceSpec, TimelineTarget};
+use keytrail::model::AccessKeyId;
+use keytrail::output::Format;
+use keytrail::source::Span;
+use keytrail::source::s3::S3Options;
+use keytrail::time::{DayEnd, Timestamp, parse_bound, parse_duration};
+use keytrail::trace::TraceParams;
+
+/// Follow a leaked AWS access key, and every credential minted from it,
+/// through CloudTrail archives.
+#[derive(Debug, Parser)]
+#[command(name = "keytrail", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Trace the lineage of leaked keys and write its timeline.
+    Trace(TraceArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Exit status: 0 all inputs read completely; 3 finished, but some inputs \
+could not be read completely (listed on stderr and in the report); 1 fatal error; 2 usage error."
+)]
+pub struct TraceArgs {
+    /// Files or folders (walked recursively), or s3://BUCKET[/PREFIX].
+    #[arg(value_name = "SOURCE", required = true)]
+    pub sources: Vec<String>,
+
+    /// A leaked access key id ([A-Z0-9]{16,128}). Repeat for several.
+    #[arg(long = "key", value_name = "KEY", required = true, value_parser = parse_key)]
+    pub keys: Vec<AccessKeyId>,
+
+    /// Only seed-key activity at or after TIME (RFC 3339, or YYYY-MM-DD in UTC).
+    #[arg(long, value_name = "TIME", value_parser = |s: &str| parse_bound(s, DayEnd::Start))]
+    pub since: Option<Timestamp>,
+
+    /// Only seed-key activity at or before TIME (RFC 3339, or YYYY-MM-DD for
+    /// the whole day, in UTC). Minted credentials are followed past it.
+    #[arg(long, value_name = "TIME", value_parser = |s: &str| parse_bound(s, DayEnd::End))]
+    pub until: Option<Timestamp>,
+
+    /// Write the timeline to PATH (`-` for stdout). Format from the extension
+    /// (.csv, .parquet, .jsonl) or --format.
+    #[arg(short = 'o', long = "out", value_name = "PATH")]
+    pub out: Option<PathBuf>,
+
+    /// The timeline format, when the extension does not say.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<FormatArg>,
+
+    /// Write a JSON report (lineage, inputs, skipped files) to PATH.
+    #[arg(long, value_name = "PATH")]
+    pub report: Option<PathBuf>,
+
+    /// Do not follow keys created with CreateAccessKey.
+    #[arg(long)]
+    pub no_follow_created_keys: bool,
+
+    /// How late CloudTrail may deliver a file after its events (e.g. 6h, 90m, 1d).
+    #[arg(long, value_name = "DURATION", default_value = "6h", value_parser = parse_duration)]
+    pub delivery_margin: Duration,
+
+    /// Worker threads [default: the number of CPUs].
+    #[arg(short = 'j', long = "threads", value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
+
+    /// Print no progress and no summary.
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// Overwrite existing output files.
+    #[arg(long)]
+    pub force: bool,
+
+    /// AWS profile for S3 sources.
+    #[arg(long, value_name = "NAME", help_heading = "S3")]
+    pub profile: Option<String>,
+
+    /// Region of the S3 bucket [default: discovered from the bucket].
+    #[arg(long, value_name = "REGION", help_heading = "S3")]
+    pub region: Option<String>,
+
+    /// S3-compatible endpoint (also AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL).
+    #[arg(long, value_name = "URL", help_heading = "S3")]
+    pub endpoint_url: Option<String>,
+
+    /// Do not sign requests (public buckets).
+    #[arg(long, help_heading = "S3")]
+    pub no_sign_request: bool,
+
+    /// S3 objects in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..), help_heading = "S3")]
+    pub s3_concurrency: u16,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum FormatArg {
+    Csv,
+    Parquet,
+    Jsonl,
+}
+
+fn parse_key(s: &str) -> Result<AccessKeyId, String> {
+    s.parse()
+}
+
+impl TraceArgs {
+    /// Resolves the arguments into a validated configuration. Errors are
+    /// usage errors.
+    pub fn into_config(self) -> Result<Config, String> {
+        let sources = self
+            .sources
+            .iter()
+            .map(|s| SourceSpec::parse(s))
+            .collect::<Result<Vec<_>, _>>()?;
+        if let (Some(since), Some(until)) = (self.since, self.until)
+            && since > until
+        {
+            return Err(format!("--since {since} is after --until {until}"));
+        }
+        let timeline = match self.out {
+            None => None,
+            Some(path) => {
+                let stdout = path.as_os_str() == "-";
+                let format = match (self.format, Format::from_path(&path)) {
+                    (Some(f), _) => f.into(),
+                    (None, Some(f)) if !stdout => f,
+                    (None, _) if stdout => Format::Csv,
+                    (None, _) => {
+                        return Err(format!(
+                            "cannot tell the timeline format from {:?}: use a .csv, .parquet or .jsonl name, or --format",
+                            path.display().to_string()
+                        ));
+                    }
+                };
+                Some(TimelineTarget {
+                    path: (!stdout).then_some(path),
+                    format,
+                })
+            }
+        };
+        let threads = self.threads.map_or_else(
+            || std::thread::available_parallelism().map_or(1, |n| n.get()),
+            usize::from,
+        );
+        Ok(Config {
+            sources,
+            s3: S3Options {
+                profile: self.profile,
+                region: self.region,
+                endpoint_url: self.endpoint_url,
+                no_sign_request: self.no_sign_request,
+                concurrency: usize::from(self.s3_concurrency),
+            },
+            trace: TraceParams {
+                seeds: self.keys.into_iter().collect::<BTreeSet<_>>(),
+                seed_window: Span {
+                    start: self.since.unwrap_or(Timestamp::MIN),
+                    end: self.until.unwrap_or(Timestamp::MAX),
+                },
+                follow_created_keys: !self.no_follow_created_keys,
+            },
+            delivery_margin: self.delivery_margin,
+            threads,
+            timeline,
+            report: self.report,
+            quiet: self.quiet,
+            force: self.force,
+        })
+    }
+}
+
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Format {
+        match f {
+            FormatArg::Csv => Format::Csv,
+            FormatArg::Parquet => Format::Parquet,
+            FormatArg::Jsonl => Format::Jsonl,
+        }
+    }
+}

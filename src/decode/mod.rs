@@ -1,0 +1,348 @@
+//! Bytes of one file or object into the events that can matter.
+//!
+//! Gzip is recognised by its magic bytes, never by name or headers, and
+//! concatenated members are read in full. The decompressed stream is split
+//! into records without parsing ([`split`]); a record is parsed only when the
+//! caller's prefilter says it may mention a lineage key. Damage never loses
+//! what came before it: the outcome says how far the file could be read.
+
+pub mod record;
+pub mod split;
+
+use std::io::{self, BufRead, BufReader, Read};
+use std::sync::Arc;
+
+use flate2::bufread::MultiGzDecoder;
+use memchr::memmem;
+
+use crate::event::Event;
+use record::{RecordError, parse_record};
+use split::{Piece, SplitError, split};
+
+/// The largest single record accepted (CloudTrail's own limit is far lower).
+pub const MAX_RECORD: usize = 64 * 1024 * 1024;
+
+/// Buffers reused across files by one worker.
+#[derive(Default)]
+pub struct Scratch {
+    split: Vec<u8>,
+}
+
+/// Where decoded events go, and which records are worth parsing.
+pub trait Sink {
+    /// The prefilter: whether a record's bytes are worth parsing.
+    fn wants(&mut self, record: &[u8]) -> bool;
+    /// A record that passed the prefilter and parsed.
+    fn event(&mut self, event: Event);
+}
+
+/// What reading one file produced, besides its events.
+#[derive(Debug, Default)]
+pub struct Decoded {
+    /// Records seen (parsed or not).
+    pub records: u64,
+    /// Selected records that could not be used, with why.
+    pub bad_records: Vec<BadRecord>,
+    /// How the file ended.
+    pub status: Status,
+}
+
+/// A record that mentions a lineage key but could not be used.
+#[derive(Debug)]
+pub struct BadRecord {
+    /// Index of the record in its file (0-based).
+    pub index: u64,
+    /// Why it could not be used.
+    pub reason: String,
+}
+
+/// How far a file could be read.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub enum Status {
+    /// Read to the end.
+    #[default]
+    Complete,
+    /// Records before the damage were kept; the rest is lost.
+    Partial(String),
+    /// Nothing usable was read, and evidence may be missing.
+    Failed(String),
+    /// Nothing to read, by design (a digest file).
+    NotEvents(String),
+}
+
+/// Reads one body, passing the events the sink wants to it.
+pub fn decode(
+    body: impl Read,
+    origin: &Arc<str>,
+    sink: &mut dyn Sink,
+    scratch: &mut Scratch,
+) -> Decoded {
+    let mut reader = BufReader::with_capacity(64 * 1024, body);
+    let head = match reader.fill_buf() {
+        Ok(head) => head,
+        Err(e) => {
+            return Decoded {
+                status: Status::Failed(format!("read failed: {e}")),
+                ..Decoded::default()
+            };
+        }
+    };
+    if head.is_empty() {
+        return Decoded {
+            status: Status::Failed("empty file".into()),
+            ..Decoded::default()
+        };
+    }
+    let gzip = head.starts_with(&[0x1f, 0x8b]);
+    if gzip {
+        read_stream(MultiGzDecoder::new(reader), true, origin, sink, scratch)
+    } else {
+        read_stream(reader, false, origin, sink, scratch)
+    }
+}
+
+fn read_stream(
+    stream: impl Read,
+    gzip: bool,
+    origin: &Arc<str>,
+    sink: &mut dyn Sink,
+    scratch: &mut Scratch,
+) -> Decoded {
+    let mut out = Decoded::default();
+    let mut top_level = TopLevelKinds::default();
+    let mut index = 0u64;
+    let result = split(stream, MAX_RECORD, &mut scratch.split, |piece| {
+        let bytes = match piece {
+            Piece::Record(b) => b,
+            Piece::TopLevel(b) => match classify_top_level(b) {
+                TopLevelKind::Event => b,
+                TopLevelKind::Digest => {
+                    top_level.digest = true;
+                    return;
+                }
+                TopLevelKind::Other => {
+                    top_level.other += 1;
+                    return;
+                }
+            },
+        };
+        let i = index;
+        index += 1;
+        if !sink.wants(bytes) {
+            return;
+        }
+        match parse_record(bytes, origin) {
+            Ok(event) => sink.event(event),
+            Err(e) => out.bad_records.push(BadRecord {
+                index: i,
+                reason: match e {
+                    RecordError::Json(e) => format!("invalid JSON: {e}"),
+                    e @ RecordError::Incomplete(_) => e.to_string(),
+                },
+            }),
+        }
+    });
+    out.records = index;
+    out.status = match result {
+        Ok(_) if index > 0 || top_level.other == 0 && !top_level.digest => Status::Complete,
+        Ok(_) if top_level.digest => {
+            Status::NotEvents("CloudTrail digest file (skipped by design)".into())
+        }
+        Ok(_) => Status::Failed("valid JSON, but not a CloudTrail log (no event records)".into()),
+        Err(e) => {
+            let reason = damage_reason(e, gzip, index);
+            if index > 0 {
+                Status::Partial(reason)
+            } else {
+                Status::Failed(reason)
+            }
+        }
+    };
+    out
+}
+
+#[derive(Default)]
+struct TopLevelKinds {
+    digest: bool,
+    other: u64,
+}
+
+enum TopLevelKind {
+    Event,
+    Digest,
+    Other,
+}
+
+/// A top-level object is an event when it carries an event's fields.
+fn classify_top_level(b: &[u8]) -> TopLevelKind {
+    let has = |needle: &[u8]| memmem::find(b, needle).is_some();
+    if has(b"\"digestStartTime\"") {
+        TopLevelKind::Digest
+    } else if has(b"\"eventID\"") || has(b"\"eventTime\"") || has(b"\"CloudTrailEvent\"") {
+        TopLevelKind::Event
+    } else {
+        TopLevelKind::Other
+    }
+}
+
+fn damage_reason(e: SplitError, gzip: bool, records: u64) -> String {
+    let after = format!("after {records} complete record(s)");
+    match e {
+        SplitError::Io(e) if gzip => match e.kind() {
+            io::ErrorKind::UnexpectedEof => format!("truncated gzip stream {after}"),
+            _ => format!("corrupt gzip data {after}: {e}"),
+        },
+        SplitError::Io(e) => format!("read failed {after}: {e}"),
+        SplitError::Syntax { offset, found } if offset == 0 && !gzip => format!(
+            "not a CloudTrail log: neither gzip nor JSON (starts with {:?})",
+            crate::output::sanitize::terminal(&found)
+        ),
+        SplitError::Syntax { offset, found } => format!(
+            "invalid JSON at byte {offset} of the {}stream, in record {records} ({after}): unexpected {:?}",
+            if gzip { "decompressed " } else { "" },
+            crate::output::sanitize::terminal(&found)
+        ),
+        SplitError::Truncated { offset } => {
+            format!("data ends inside a JSON value at byte {offset} {after}")
+        }
+        SplitError::TooLarge { offset, limit } => {
+            format!("a record at byte {offset} exceeds {limit} bytes {after}")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use flate2::Compression;
+    use flate2::write::GzEncoder;
+
+    use super::*;
+
+    const REC: &str = r#"{"eventID":"@@","eventTime":"2025-12-08T14:00:00Z","userIdentity":{"accessKeyId":"AKIAEXAMPLESEED00001"}}"#;
+
+    fn records(n: usize) -> String {
+        let recs: Vec<String> = (0..n)
+            .map(|i| REC.replace("@@", &format!("e{i}")))
+            .collect();
+        format!(r#"{{"Records":[{}]}}"#, recs.join(","))
+    }
+
+    fn gz(data: &[u8]) -> Vec<u8> {
+        let mut e = GzEncoder::new(Vec::new(), Compression::default());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    /// Collects every event, or none.
+    struct Collect(bool, Vec<Event>);
+
+    impl Sink for Collect {
+        fn wants(&mut self, _: &[u8]) -> bool {
+            self.0
+        }
+        fn event(&mut self, e: Event) {
+            self.1.push(e);
+        }
+    }
+
+    struct Run {
+        events: Vec<Event>,
+        records: u64,
+        bad_records: Vec<BadRecord>,
+        status: Status,
+    }
+
+    fn run(bytes: &[u8]) -> Run {
+        let mut sink = Collect(true, Vec::new());
+        let d = decode(bytes, &Arc::from("t"), &mut sink, &mut Scratch::default());
+        Run {
+            events: sink.1,
+            records: d.records,
+            bad_records: d.bad_records,
+            status: d.status,
+        }
+    }
+
+    #[test]
+    fn plain_gzip_and_concatenated_members() {
+        let doc = records(3);
+        assert_eq!(run(doc.as_bytes()).events.len(), 3);
+        assert_eq!(run(&gz(doc.as_bytes())).events.len(), 3);
+        let (a, b) = doc.as_bytes().split_at(doc.len() / 2);
+        let two = [gz(a), gz(b)].concat();
+        let d = run(&two);
+        assert_eq!((d.events.len(), &d.status), (3, &Status::Complete));
+    }
+
+    #[test]
+    fn prefilter_decides_what_is_parsed() {
+        let mut sink = Collect(false, Vec::new());
+        let d = decode(
+            records(5).as_bytes(),
+            &Arc::from("t"),
+            &mut sink,
+            &mut Scratch::default(),
+        );
+        assert_eq!((d.records, sink.1.len()), (5, 0));
+        assert_eq!(run(records(5).as_bytes()).records, 5);
+    }
+
+    #[test]
+    fn truncated_gzip_keeps_complete_records() {
+        let z = gz(records(200).as_bytes());
+        let d = run(&z[..z.len() * 2 / 3]);
+        assert!(d.events.len() > 10, "{}", d.events.len());
+        assert!(
+            matches!(&d.status, Status::Partial(r) if r.contains("truncated gzip")),
+            "{:?}",
+            d.status
+        );
+    }
+
+    #[test]
+    fn damaged_and_odd_files() {
+        let mut z = gz(records(3).as_bytes());
+        for b in z.iter_mut().skip(12).take(40) {
+            *b ^= 0x5a;
+        }
+        assert!(matches!(run(&z).status, Status::Failed(r) if r.contains("gzip")));
+        assert!(matches!(run(b"").status, Status::Failed(r) if r == "empty file"));
+        assert!(
+            matches!(run(b"hello world").status, Status::Failed(r) if r.contains("neither gzip nor JSON"))
+        );
+        assert!(
+            matches!(run(br#"{"hello":"world"}"#).status, Status::Failed(r) if r.contains("not a CloudTrail log"))
+        );
+        assert!(matches!(
+            run(br#"{"digestStartTime":"x","logFiles":[]}"#).status,
+            Status::NotEvents(_)
+        ));
+        let bad = format!("{}, {{oops", &records(2)[..records(2).len() - 2]);
+        let d = run(bad.as_bytes());
+        assert_eq!(d.events.len(), 2);
+        assert!(
+            matches!(&d.status, Status::Partial(r) if r.contains("in record 2")),
+            "{:?}",
+            d.status
+        );
+        assert_eq!(run(b"[]").status, Status::Complete);
+    }
+
+    #[test]
+    fn bad_records_are_counted_not_fatal() {
+        let doc = r#"[{"eventID":"a","eventTime":"2025-12-08T14:00:00Z"},{"eventTime":"2025-12-08T14:00:00Z"},{"eventID":"b","eventTime":"x"}]"#;
+        let d = run(doc.as_bytes());
+        assert_eq!(d.events.len(), 1);
+        assert_eq!(d.bad_records.len(), 2);
+        assert_eq!(d.bad_records[0].index, 1);
+        assert_eq!(d.status, Status::Complete);
+    }
+
+    #[test]
+    fn json_lines_and_single_objects() {
+        let lines = format!("{REC}\n{}\n", REC.replace("@@", "two"));
+        assert_eq!(run(lines.as_bytes()).events.len(), 2);
+    }
+}

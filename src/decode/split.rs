@@ -1,0 +1,403 @@
+//! Finding record boundaries in a stream of JSON, without parsing it.
+//!
+//! Almost no record in an archive mentions a lineage key, so parsing every one
+//! would spend most of the run on JSON nobody reads. This splitter only tracks
+//! nesting and strings (jumping through strings with `memchr`), so it runs at
+//! close to memory speed, keeps at most one record in memory, and needs no
+//! recursion however deep the input nests.
+//!
+//! It accepts the containers seen in real exports:
+//! - `{"Records":[…]}` as delivered (and `{"Events":[…]}` from LookupEvents),
+//!   wherever the key appears in the object;
+//! - a bare array of records;
+//! - JSON Lines, or any sequence of top-level objects (a single event is the
+//!   one-line case).
+//!
+//! Top-level objects that are not wrappers are yielded as [`Piece::TopLevel`]
+//! for the caller to classify (an event, a digest, or something else).
+
+use std::io::{self, Read};
+
+use memchr::memchr2;
+
+/// A complete value found in the stream.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Piece<'a> {
+    /// An element of a `Records`/`Events` array or of a bare top-level array.
+    Record(&'a [u8]),
+    /// A top-level object that held no `Records`/`Events` array.
+    TopLevel(&'a [u8]),
+}
+
+/// Why the stream stopped before its end.
+#[derive(Debug)]
+pub enum SplitError {
+    /// Reading (or inflating) failed.
+    Io(io::Error),
+    /// The bytes are not JSON at this offset.
+    Syntax {
+        /// Offset in the decompressed stream.
+        offset: u64,
+        /// What was found there.
+        found: String,
+    },
+    /// The stream ended inside a value.
+    Truncated {
+        /// Offset in the decompressed stream.
+        offset: u64,
+    },
+    /// A single record exceeded the size limit.
+    TooLarge {
+        /// Offset where the record began.
+        offset: u64,
+        /// The limit in bytes.
+        limit: usize,
+    },
+}
+
+const CHUNK: usize = 256 * 1024;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Space,
+    Scalar,
+    Quote,
+    Open,
+    Close,
+    Invalid,
+}
+
+const CLASSES: [Class; 256] = {
+    let mut t = [Class::Invalid; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = match b {
+            b' ' | b'\t' | b'\n' | b'\r' => Class::Space,
+            b',' | b':' | b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E' => Class::Scalar,
+            b't' | b'r' | b'u' | b'f' | b'a' | b'l' | b's' | b'n' => Class::Scalar,
+            b'"' => Class::Quote,
+            b'{' | b'[' => Class::Open,
+            b'}' | b']' => Class::Close,
+            _ => Class::Invalid,
+        };
+        i += 1;
+    }
+    t
+};
+
+/// Splits `reader` into pieces, calling `each` for every complete one.
+///
+/// Returns the number of pieces. On error, every piece before the damage has
+/// already been passed to `each`.
+pub fn split<R: Read>(
+    mut reader: R,
+    max_record: usize,
+    buf: &mut Vec<u8>,
+    mut each: impl FnMut(Piece<'_>),
+) -> Result<u64, SplitError> {
+    let mut s = State::default();
+    buf.clear();
+    // `base` is the stream offset of buf[0].
+    let mut base: u64 = 0;
+    let mut scanned = 0;
+    let mut first = true;
+    loop {
+        let len = buf.len();
+        buf.resize(len + CHUNK, 0);
+        let n = loop {
+            match reader.read(&mut buf[len..]) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    buf.truncate(len);
+                    return Err(SplitError::Io(e));
+                }
+            }
+        };
+        buf.truncate(len + n);
+        if first && buf.starts_with(b"\xEF\xBB\xBF") {
+            scanned = 3;
+        }
+        first = false;
+        if n == 0 {
+            return if s.depth == 0 && !s.in_string {
+                Ok(s.pieces)
+            } else {
+                Err(SplitError::Truncated {
+                    offset: base + buf.len() as u64,
+                })
+            };
+        }
+        scanned = s.scan(buf, scanned, base, &mut each)?;
+        // Keep only the unfinished record (or nothing) for the next round.
+        let keep_from = s.start.unwrap_or(scanned);
+        if let Some(start) = s.start
+            && scanned - start > max_record
+        {
+            return Err(SplitError::TooLarge {
+                offset: base + start as u64,
+                limit: max_record,
+            });
+        }
+        buf.drain(..keep_from);
+        base += keep_from as u64;
+        scanned -= keep_from;
+        if let Some(start) = s.start.as_mut() {
+            *start -= keep_from;
+        }
+        if let Some(key) = s.key_start.as_mut() {
+            *key = key.saturating_sub(keep_from);
+        }
+    }
+}
+
+#[derive(Default)]
+struct State {
+    depth: u32,
+    in_string: bool,
+    escaped: bool,
+    /// Where the value being collected starts in the buffer.
+    start: Option<usize>,
+    /// Whether that value is a top-level object (else a record).
+    top_level: bool,
+    /// Depth at which array elements are records, while inside such an array.
+    record_depth: Option<u32>,
+    /// Start of the last string opened at depth 1 (a candidate key).
+    key_start: Option<usize>,
+    /// The last depth-1 string was `Records` or `Events`.
+    wrapper_key: bool,
+    pieces: u64,
+}
+
+impl State {
+    fn scan(
+        &mut self,
+        buf: &[u8],
+        mut pos: usize,
+        base: u64,
+        each: &mut impl FnMut(Piece<'_>),
+    ) -> Result<usize, SplitError> {
+        let end = buf.len();
+        while pos < end {
+            if self.in_string {
+                if self.escaped {
+                    self.escaped = false;
+                    pos += 1;
+                    continue;
+                }
+                match memchr2(b'"', b'\\', &buf[pos..end]) {
+                    None => return Ok(end),
+                    Some(i) => {
+                        let p = pos + i;
+                        if buf[p] == b'\\' {
+                            self.escaped = true;
+                            pos = p + 1;
+                        } else {
+                            self.in_string = false;
+                            if let Some(k) = self.key_start.take() {
+                                let key = &buf[k..p];
+                                self.wrapper_key = key == b"Records" || key == b"Events";
+                            }
+                            pos = p + 1;
+                        }
+                    }
+                }
+                continue;
+            }
+            let b = buf[pos];
+            match CLASSES[b as usize] {
+                Class::Space | Class::Scalar => {
+                    if self.depth == 0 && CLASSES[b as usize] == Class::Scalar {
+                        return Err(syntax(buf, pos, base));
+                    }
+                }
+                Class::Quote => {
+                    let loose = Some(self.depth) == self.record_depth && self.start.is_none();
+                    if self.depth == 0 || loose {
+                        return Err(syntax(buf, pos, base));
+                    }
+                    self.in_string = true;
+                    if self.depth == 1 && self.top_level {
+                        self.key_start = Some(pos + 1);
+                    }
+                }
+                Class::Open => {
+                    if self.depth == 0 {
+                        if b == b'{' {
+                            self.start = Some(pos);
+                            self.top_level = true;
+                        } else {
+                            self.record_depth = Some(1);
+                        }
+                    } else if self.depth == 1 && self.top_level && b == b'[' && self.wrapper_key {
+                        // `{"Records":[`: the object is a wrapper, not an event.
+                        self.start = None;
+                        self.top_level = false;
+                        self.record_depth = Some(2);
+                    } else if Some(self.depth) == self.record_depth && self.start.is_none() {
+                        if b != b'{' {
+                            return Err(syntax(buf, pos, base));
+                        }
+                        self.start = Some(pos);
+                    }
+                    self.wrapper_key = false;
+                    self.depth += 1;
+                }
+                Class::Close => {
+                    if self.depth == 0 {
+                        return Err(syntax(buf, pos, base));
+                    }
+                    self.depth -= 1;
+                    self.wrapper_key = false;
+                    if let Some(rd) = self.record_depth
+                        && self.depth < rd
+                    {
+                        self.record_depth = None;
+                    }
+                    let at_record_end = if self.top_level {
+                        self.depth == 0
+                    } else {
+                        Some(self.depth) == self.record_depth
+                    };
+                    if at_record_end && let Some(start) = self.start.take() {
+                        let bytes = &buf[start..=pos];
+                        self.pieces += 1;
+                        each(if self.top_level {
+                            Piece::TopLevel(bytes)
+                        } else {
+                            Piece::Record(bytes)
+                        });
+                        self.top_level = false;
+                    } else if self.depth == 0 {
+                        self.top_level = false;
+                    }
+                }
+                Class::Invalid => return Err(syntax(buf, pos, base)),
+            }
+            pos += 1;
+        }
+        Ok(pos)
+    }
+}
+
+fn syntax(buf: &[u8], pos: usize, base: u64) -> SplitError {
+    let end = (pos + 16).min(buf.len());
+    SplitError::Syntax {
+        offset: base + pos as u64,
+        found: String::from_utf8_lossy(&buf[pos..end]).into_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pieces(input: &[u8]) -> (Vec<String>, Option<SplitError>) {
+        let mut out = Vec::new();
+        let mut buf = Vec::new();
+        let r = split(input, 1 << 20, &mut buf, |p| {
+            out.push(match p {
+                Piece::Record(b) => format!("R{}", String::from_utf8_lossy(b)),
+                Piece::TopLevel(b) => format!("T{}", String::from_utf8_lossy(b)),
+            })
+        });
+        (out, r.err())
+    }
+
+    #[test]
+    fn containers() {
+        let (p, e) = pieces(br#"{"Records":[{"a":1},{"b":{"c":[1,2]}}]}"#);
+        assert!(e.is_none());
+        assert_eq!(p, [r#"R{"a":1}"#, r#"R{"b":{"c":[1,2]}}"#]);
+
+        let (p, _) = pieces(b"\xEF\xBB\xBF [ {\"a\":\"}\"} , {\"b\":2} ]\n");
+        assert_eq!(p, [r#"R{"a":"}"}"#, r#"R{"b":2}"#]);
+
+        let (p, _) = pieces(b"{\"a\":1}\n{\"b\":[2]}\n");
+        assert_eq!(p, [r#"T{"a":1}"#, r#"T{"b":[2]}"#]);
+
+        let (p, _) = pieces(br#"{"x":{"Records":[1]},"y":"Records","Events":[{"e":1}]}"#);
+        assert_eq!(p, [r#"R{"e":1}"#]);
+
+        let (p, e) = pieces(br#"{"Records":[]}"#);
+        assert!(p.is_empty() && e.is_none());
+    }
+
+    #[test]
+    fn strings_with_escapes_and_braces() {
+        let (p, e) = pieces(br#"[{"ua":"a\"}]\\","k":"\u001b[31m{"}]"#);
+        assert!(e.is_none(), "{e:?}");
+        assert_eq!(p, [r#"R{"ua":"a\"}]\\","k":"\u001b[31m{"}"#]);
+    }
+
+    #[test]
+    fn damage_keeps_what_came_before() {
+        let (p, e) = pieces(br#"{"Records":[{"a":1},{"b":2},{"c""#);
+        assert_eq!(p.len(), 2);
+        assert!(matches!(e, Some(SplitError::Truncated { .. })));
+
+        let (p, e) = pieces(br#"{"Records":[{"a":1},<<garbage>>"#);
+        assert_eq!(p.len(), 1);
+        assert!(
+            matches!(e, Some(SplitError::Syntax { offset: 20, .. })),
+            "{e:?}"
+        );
+
+        let (p, e) = pieces(b"\x00\x01binary");
+        assert!(p.is_empty());
+        assert!(matches!(e, Some(SplitError::Syntax { offset: 0, .. })));
+
+        let (_, e) = pieces(br#"{"Records":["not an object"]}"#);
+        assert!(matches!(e, Some(SplitError::Syntax { .. })));
+    }
+
+    #[test]
+    fn deep_nesting_needs_no_stack() {
+        let deep = format!(
+            "[{{\"a\":{}{}}}]",
+            "[".repeat(1_000_000),
+            "]".repeat(1_000_000)
+        );
+        let mut n = 0;
+        split(deep.as_bytes(), 1 << 24, &mut Vec::new(), |_| n += 1).unwrap();
+        assert_eq!(n, 1);
+    }
+
+    #[test]
+    fn records_larger_than_the_limit_are_refused() {
+        let big = format!(r#"{{"Records":[{{"a":"{}"}}]}}"#, "x".repeat(600_000));
+        let mut buf = Vec::new();
+        let r = split(big.as_bytes(), 100_000, &mut buf, |_| {});
+        assert!(matches!(r, Err(SplitError::TooLarge { .. })));
+    }
+
+    #[test]
+    fn chunk_boundaries_do_not_matter() {
+        // A reader that returns one byte at a time exercises every boundary.
+        struct Trickle<'a>(&'a [u8]);
+        impl Read for Trickle<'_> {
+            fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+                let Some((&b, rest)) = self.0.split_first() else {
+                    return Ok(0);
+                };
+                out[0] = b;
+                self.0 = rest;
+                Ok(1)
+            }
+        }
+        let input = br#"{"Records":[{"a":"x\\\"y"},{"b":[{"c":"}"}]}]}"#;
+        let mut whole = Vec::new();
+        split(&input[..], 1 << 20, &mut Vec::new(), |p| {
+            whole.push(format!("{p:?}"))
+        })
+        .unwrap();
+        let mut trickled = Vec::new();
+        split(Trickle(input), 1 << 20, &mut Vec::new(), |p| {
+            trickled.push(format!("{p:?}"))
+        })
+        .unwrap();
+        assert_eq!(whole, trickled);
+        assert_eq!(whole.len(), 2);
+    }
+}

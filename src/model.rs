@@ -1,0 +1,171 @@
+//! Identifiers and kinds shared by every stage.
+//!
+//! CloudTrail hands us everything as strings, and the same string can be a key
+//! id in one field and free attacker text in the next. Parsing identifiers into
+//! newtypes at the edge means the trace can only ever compare a key with a key,
+//! and the compiler tells us when a raw string leaks into lineage logic.
+
+use std::fmt;
+
+use serde::{Serialize, Serializer};
+
+/// An AWS access key id (`AKIA…`, `ASIA…`, or any other `[A-Z0-9]{16,128}`).
+///
+/// The prefix is deliberately not interpreted: anonymised datasets and future
+/// key types do not follow it, and the lineage never needs it.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AccessKeyId(Box<str>);
+
+impl AccessKeyId {
+    /// The shortest id accepted.
+    pub const MIN_LEN: usize = 16;
+    /// The longest id accepted.
+    pub const MAX_LEN: usize = 128;
+
+    /// Parses an id, returning `None` unless it matches `[A-Z0-9]{16,128}`.
+    pub fn parse(s: &str) -> Option<AccessKeyId> {
+        let ok = (Self::MIN_LEN..=Self::MAX_LEN).contains(&s.len())
+            && s.bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+        ok.then(|| AccessKeyId(s.into()))
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::str::FromStr for AccessKeyId {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        AccessKeyId::parse(s)
+            .ok_or_else(|| format!("{s:?} is not an access key id (expected [A-Z0-9]{{16,128}})"))
+    }
+}
+
+impl fmt::Display for AccessKeyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for AccessKeyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "AccessKeyId({})", self.0)
+    }
+}
+
+impl Serialize for AccessKeyId {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+/// A CloudTrail `eventID`. Opaque: only compared and ordered.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct EventId(pub Box<str>);
+
+impl EventId {
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for EventId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// How a lineage credential came to exist.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CredentialKind {
+    /// A key the analyst named with `--key`.
+    Seed,
+    /// Returned by `sts:GetSessionToken`.
+    SessionToken,
+    /// Returned by `sts:GetFederationToken`.
+    Federated,
+    /// Returned by `sts:AssumeRole*` (and any other STS call returning credentials).
+    AssumedRole,
+    /// A long-term key returned by `iam:CreateAccessKey`.
+    CreatedKey,
+}
+
+impl CredentialKind {
+    /// The name used in every output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CredentialKind::Seed => "seed",
+            CredentialKind::SessionToken => "session-token",
+            CredentialKind::Federated => "federated",
+            CredentialKind::AssumedRole => "assumed-role",
+            CredentialKind::CreatedKey => "created-key",
+        }
+    }
+
+    /// Temporary credentials expire on their own; long-term keys do not.
+    pub fn is_temporary(self) -> bool {
+        matches!(
+            self,
+            CredentialKind::SessionToken | CredentialKind::Federated | CredentialKind::AssumedRole
+        )
+    }
+}
+
+impl fmt::Display for CredentialKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why an event is on the timeline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Relation {
+    /// Made with a lineage credential.
+    Action,
+    /// Acted on a lineage key (created, deactivated, deleted it).
+    Lifecycle,
+    /// The role account's copy of a cross-account minting call.
+    Copy,
+}
+
+impl Relation {
+    /// The name used in every output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Relation::Action => "action",
+            Relation::Lifecycle => "lifecycle",
+            Relation::Copy => "copy",
+        }
+    }
+}
+
+impl fmt::Display for Relation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_ids_are_judged_by_shape_not_prefix() {
+        assert!(AccessKeyId::parse("AKIA6V1GNZTT65XQH36M").is_some());
+        assert!(AccessKeyId::parse("ZZZZ0000000000000000").is_some());
+        assert!(AccessKeyId::parse("AKIA6V1GNZTT65X").is_none(), "15 chars");
+        assert!(AccessKeyId::parse("akia6v1gnztt65xqh36m").is_none());
+        assert!(AccessKeyId::parse("AKIA6V1GNZTT65XQH36M ").is_none());
+        assert!(AccessKeyId::parse(&"A".repeat(128)).is_some());
+        assert!(AccessKeyId::parse(&"A".repeat(129)).is_none());
+        assert!(AccessKeyId::parse("").is_none());
+    }
+}

@@ -1,0 +1,111 @@
+//! The JSON report: the lineage and the inputs, for machines.
+//!
+//! Top-level keys: `keytrail_version`, `seed_keys`, `window`, `credentials`
+//! (one entry per lineage credential, ordered by depth then key), `inputs`
+//! (`files_read`, `bytes_read`, `records`, `skipped`, `partial`, and more),
+//! `timeline` (`rows`, `duplicates_dropped`) and `complete` (false when the
+//! exit status is 3). Times are RFC 3339 UTC strings; absent values are
+//! `null`.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::model::{AccessKeyId, CredentialKind, EventId};
+use crate::scan::{InputStats, Outcome};
+use crate::time::Timestamp;
+
+#[derive(Serialize)]
+struct Report<'a> {
+    keytrail_version: &'static str,
+    seed_keys: Vec<&'a AccessKeyId>,
+    window: Window,
+    follow_created_keys: bool,
+    credentials: Vec<CredentialEntry<'a>>,
+    inputs: &'a InputStats,
+    timeline: TimelineEntry,
+    complete: bool,
+}
+
+#[derive(Serialize)]
+struct Window {
+    since: Option<Timestamp>,
+    until: Option<Timestamp>,
+    delivery_margin_seconds: u64,
+}
+
+#[derive(Serialize)]
+struct CredentialEntry<'a> {
+    access_key_id: &'a AccessKeyId,
+    kind: CredentialKind,
+    parent_key_id: Option<&'a AccessKeyId>,
+    depth: u32,
+    minted_by_event_id: Option<&'a EventId>,
+    issued_at: Option<Timestamp>,
+    expires_at: Option<Timestamp>,
+    principal_arn: Option<&'a str>,
+    account_id: Option<&'a str>,
+    deactivated_at: Option<Timestamp>,
+    actions: usize,
+    failed_actions: usize,
+    first_seen: Option<Timestamp>,
+    last_seen: Option<Timestamp>,
+    actions_after_deactivation: usize,
+}
+
+#[derive(Serialize)]
+struct TimelineEntry {
+    rows: usize,
+    duplicates_dropped: usize,
+}
+
+/// Writes the report for `outcome` as pretty JSON.
+pub fn write<W: Write>(config: &Config, outcome: &Outcome, mut out: W) -> io::Result<()> {
+    let stats = outcome.timeline.stats();
+    let mut credentials: Vec<_> = outcome.lineage.credentials.values().collect();
+    credentials.sort_by(|a, b| (a.depth, &a.key).cmp(&(b.depth, &b.key)));
+    let bounded = |t: Timestamp| (t != Timestamp::MIN && t != Timestamp::MAX).then_some(t);
+    let report = Report {
+        keytrail_version: env!("CARGO_PKG_VERSION"),
+        seed_keys: config.trace.seeds.iter().collect(),
+        window: Window {
+            since: bounded(config.trace.seed_window.start),
+            until: bounded(config.trace.seed_window.end),
+            delivery_margin_seconds: config.delivery_margin.as_secs(),
+        },
+        follow_created_keys: config.trace.follow_created_keys,
+        credentials: credentials
+            .into_iter()
+            .map(|c| {
+                let s = stats.get(&c.key).cloned().unwrap_or_default();
+                CredentialEntry {
+                    access_key_id: &c.key,
+                    kind: c.kind,
+                    parent_key_id: c.parent.as_ref(),
+                    depth: c.depth,
+                    minted_by_event_id: c.minted_by.as_ref(),
+                    issued_at: c.issued_at,
+                    expires_at: c.expires_at,
+                    principal_arn: c.principal_arn.as_deref(),
+                    account_id: c.account_id.as_deref(),
+                    deactivated_at: c.deactivated_at,
+                    actions: s.actions,
+                    failed_actions: s.failed,
+                    first_seen: s.first_seen,
+                    last_seen: s.last_seen,
+                    actions_after_deactivation: s.actions_after_deactivation,
+                }
+            })
+            .collect(),
+        inputs: &outcome.inputs,
+        timeline: TimelineEntry {
+            rows: outcome.timeline.rows.len(),
+            duplicates_dropped: outcome.timeline.duplicates_dropped,
+        },
+        complete: !outcome.inputs.incomplete(),
+    };
+    serde_json::to_writer_pretty(&mut out, &report)?;
+    out.write_all(b"\n")?;
+    out.flush()
+}

@@ -1,0 +1,251 @@
+//! The summary a person reads at the end of a run.
+//!
+//! Everything printed here that CloudTrail recorded (ARNs with session names,
+//! user agents, error codes, file names) passes through
+//! [`sanitize::terminal`], whether or not the output is a terminal: summaries
+//! get piped into `less` and saved into tickets, and an attacker's escape
+//! sequence must stay text wherever it ends up.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{self, Write};
+
+use super::sanitize::terminal;
+use crate::config::Config;
+use crate::model::{AccessKeyId, Relation};
+use crate::scan::Outcome;
+use crate::time::Timestamp;
+use crate::timeline::CredentialStats;
+
+/// How many entries each "top" list shows.
+const TOP: usize = 8;
+/// How many skipped or partial inputs are named before "and N more".
+const MAX_LISTED: usize = 20;
+
+/// Where the outputs went, for the last lines of the summary.
+pub struct Written<'a> {
+    /// Name and destination of each output written.
+    pub outputs: Vec<(&'a str, String)>,
+}
+
+/// Writes the summary.
+pub fn write<W: Write>(
+    config: &Config,
+    outcome: &Outcome,
+    written: &Written<'_>,
+    mut out: W,
+) -> io::Result<()> {
+    let lineage = &outcome.lineage;
+    let stats = outcome.timeline.stats();
+    let rows = &outcome.timeline.rows;
+    writeln!(
+        out,
+        "keytrail: {} credential(s) in the lineage of {} seed key(s), {} timeline row(s)",
+        lineage.credentials.len(),
+        config.trace.seeds.len(),
+        rows.len()
+    )?;
+    writeln!(out)?;
+    writeln!(out, "Lineage")?;
+    for seed in &config.trace.seeds {
+        write_tree(&mut out, lineage, &stats, seed, "", true, true)?;
+    }
+
+    let actions: Vec<_> = rows
+        .iter()
+        .filter(|r| r.relation == Relation::Action)
+        .collect();
+    if !actions.is_empty() {
+        writeln!(out)?;
+        top(
+            &mut out,
+            "Top actions",
+            actions
+                .iter()
+                .map(|r| format!("{}:{}", short_service(&r.event.service), r.event.name)),
+        )?;
+        top(
+            &mut out,
+            "Regions",
+            actions.iter().map(|r| r.event.region.clone()),
+        )?;
+        top(
+            &mut out,
+            "Source IPs",
+            actions.iter().map(|r| r.event.source_ip.clone()),
+        )?;
+        top(
+            &mut out,
+            "User agents",
+            actions.iter().map(|r| r.event.user_agent.clone()),
+        )?;
+        let errors: Vec<String> = actions
+            .iter()
+            .filter_map(|r| r.event.error_code.clone())
+            .collect();
+        if !errors.is_empty() {
+            top(&mut out, "Errors", errors.into_iter())?;
+        }
+    }
+
+    let inputs = &outcome.inputs;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "Inputs: {} file(s) read ({}), {} record(s); {} listed, {} outside every window; {} re-read(s)",
+        inputs.files_read,
+        human_bytes(inputs.bytes_read),
+        inputs.records,
+        inputs.files_listed,
+        inputs.files_pruned,
+        inputs.rereads
+    )?;
+    writeln!(
+        out,
+        "Duplicates dropped: {}; skipped by design: {}",
+        outcome.timeline.duplicates_dropped,
+        inputs.skipped_by_design.len()
+    )?;
+    for (label, list) in [("Skipped", &inputs.skipped), ("Partial", &inputs.partial)] {
+        if list.is_empty() {
+            continue;
+        }
+        writeln!(out, "{label} ({}), evidence may be missing:", list.len())?;
+        for issue in list.iter().take(MAX_LISTED) {
+            writeln!(
+                out,
+                "  {}: {}",
+                terminal(&issue.source),
+                terminal(&issue.reason)
+            )?;
+        }
+        if list.len() > MAX_LISTED {
+            writeln!(
+                out,
+                "  … and {} more (see --report)",
+                list.len() - MAX_LISTED
+            )?;
+        }
+    }
+    if !inputs.bad_records.is_empty() {
+        writeln!(
+            out,
+            "Unusable records mentioning a lineage key: {}",
+            inputs.bad_records.len()
+        )?;
+        for r in inputs.bad_records.iter().take(MAX_LISTED) {
+            writeln!(
+                out,
+                "  {} record {}: {}",
+                terminal(&r.source),
+                r.record,
+                terminal(&r.reason)
+            )?;
+        }
+    }
+    if !written.outputs.is_empty() {
+        writeln!(out)?;
+        for (what, dest) in &written.outputs {
+            writeln!(out, "{what}: {}", terminal(dest))?;
+        }
+    }
+    out.flush()
+}
+
+fn write_tree<W: Write>(
+    out: &mut W,
+    lineage: &crate::trace::Lineage,
+    stats: &BTreeMap<&AccessKeyId, CredentialStats>,
+    key: &AccessKeyId,
+    prefix: &str,
+    last: bool,
+    root: bool,
+) -> io::Result<()> {
+    let Some(c) = lineage.get(key) else {
+        return Ok(());
+    };
+    let s = stats.get(key).cloned().unwrap_or_default();
+    let branch = if root {
+        ""
+    } else if last {
+        "└─ "
+    } else {
+        "├─ "
+    };
+    let window = match (c.issued_at, c.expires_at) {
+        (Some(i), Some(e)) => format!("{} → {}", i, e),
+        (Some(i), None) => format!("{i} → no expiry"),
+        _ => "long-term".to_owned(),
+    };
+    write!(out, "{prefix}{branch}{} {} [{}]", c.key, c.kind, window)?;
+    if let Some(arn) = &c.principal_arn {
+        write!(out, " {}", terminal(arn))?;
+    }
+    writeln!(out)?;
+    let pad = format!(
+        "{prefix}{}",
+        if root {
+            ""
+        } else if last {
+            "   "
+        } else {
+            "│  "
+        }
+    );
+    let seen = match (s.first_seen, s.last_seen) {
+        (Some(f), Some(l)) => format!(", first {f}, last {l}"),
+        _ => String::new(),
+    };
+    let deact = c
+        .deactivated_at
+        .map(|d: Timestamp| format!(", deactivated {d}"))
+        .unwrap_or_default();
+    writeln!(
+        out,
+        "{pad}    {} action(s) ({} failed, {} after deactivation){seen}{deact}",
+        s.actions, s.failed, s.actions_after_deactivation
+    )?;
+    let kids = lineage.children(key);
+    let n = kids.len();
+    for (i, child) in kids.into_iter().enumerate() {
+        write_tree(out, lineage, stats, &child.key, &pad, i + 1 == n, false)?;
+    }
+    Ok(())
+}
+
+fn top<W: Write>(out: &mut W, label: &str, values: impl Iterator<Item = String>) -> io::Result<()> {
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for v in values {
+        *counts.entry(v).or_default() += 1;
+    }
+    let mut counts: Vec<(String, usize)> = counts.into_iter().collect();
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    writeln!(out, "{label}:")?;
+    for (value, n) in counts.iter().take(TOP) {
+        let shown = if value.is_empty() { "(none)" } else { value };
+        writeln!(out, "  {n:>6}  {}", terminal(shown))?;
+    }
+    if counts.len() > TOP {
+        writeln!(out, "  … {} more", counts.len() - TOP)?;
+    }
+    Ok(())
+}
+
+fn short_service(s: &str) -> &str {
+    s.strip_suffix(".amazonaws.com").unwrap_or(s)
+}
+
+/// Bytes in binary units, for people.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut unit = 0;
+    while v >= 1024.0 && unit + 1 < UNITS.len() {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
+}

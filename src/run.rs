@@ -1,0 +1,76 @@
+//! One whole run, from a [`Config`] to written outputs.
+//!
+//! Outputs are checked before any work starts, so a refused overwrite costs
+//! nothing, and each is written atomically once the trace is complete.
+
+use std::io;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::output::progress::Progress;
+use crate::output::summary::Written;
+use crate::output::{self, check_writable, write_atomically};
+use crate::scan;
+
+/// Runs the trace and writes every requested output. Returns whether every
+/// input was read completely.
+pub fn run(config: &Config) -> Result<bool> {
+    for path in config.output_paths() {
+        check_writable(path, config.force)?;
+    }
+    let progress = Progress::new(!config.quiet);
+    let outcome = scan::run(config, &progress)?;
+
+    let mut written = Written {
+        outputs: Vec::new(),
+    };
+    if let Some(target) = &config.timeline {
+        match &target.path {
+            Some(path) => {
+                write_atomically(path, |w| {
+                    output::write_timeline(target.format, &outcome.timeline, w)
+                })?;
+                written
+                    .outputs
+                    .push(("Timeline", path.display().to_string()));
+            }
+            None => {
+                let stdout = io::stdout().lock();
+                ignore_broken_pipe(output::write_timeline(
+                    target.format,
+                    &outcome.timeline,
+                    stdout,
+                ))
+                .map_err(|source| Error::Output {
+                    path: "-".into(),
+                    source,
+                })?;
+            }
+        }
+    }
+    if let Some(path) = &config.report {
+        write_atomically(path, |w| output::report::write(config, &outcome, w))?;
+        written.outputs.push(("Report", path.display().to_string()));
+    }
+    output::report_issues(&outcome.inputs);
+    if !config.quiet {
+        let result = if config.timeline_on_stdout() {
+            output::summary::write(config, &outcome, &written, io::stderr().lock())
+        } else {
+            output::summary::write(config, &outcome, &written, io::stdout().lock())
+        };
+        ignore_broken_pipe(result).map_err(|source| Error::Output {
+            path: "-".into(),
+            source,
+        })?;
+    }
+    Ok(!outcome.inputs.incomplete())
+}
+
+/// A closed pipe (`keytrail … | head`) is the reader's choice, not an error.
+fn ignore_broken_pipe(r: io::Result<()>) -> io::Result<()> {
+    match r {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        r => r,
+    }
+}

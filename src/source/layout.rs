@@ -1,0 +1,359 @@
+//! The CloudTrail delivery layout, and pruning by time.
+//!
+//! CloudTrail delivers to `[PREFIX/]AWSLogs/[o-ORG/]ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/`,
+//! where the date is the *delivery* day. An event lands in the folder of its
+//! own day or, when delivered late, of a later one. So a file in day `D` can
+//! hold events from `D − margin` to the end of `D`, and a key's window
+//! `[a, b]` needs only the days `day(a) ..= day(b + margin)`.
+//!
+//! This module walks any [`Store`] with delimiter listings: accounts and
+//! regions are discovered, but day folders are listed only when a window asks
+//! for them. Local folders and S3 prefixes go through the same code, so both
+//! read exactly the same files.
+//! <https://docs.aws.amazon.com/awscloudtrail/latest/userguide/get-and-view-cloudtrail-log-files.html>
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{Datelike, NaiveDate};
+
+use super::{Input, ListError, PassedOver, Span, Store};
+use crate::time::Timestamp;
+
+/// Folders beside `CloudTrail/` that are skipped by design.
+const BY_DESIGN: &[(&str, &str)] = &[
+    (
+        "CloudTrail-Digest",
+        "digest files (integrity hashes, no events)",
+    ),
+    (
+        "CloudTrail-Insight",
+        "Insights events (no credential activity)",
+    ),
+];
+
+/// Where a folder sits in the delivery layout.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Position {
+    Free,
+    AwsLogs,
+    Org,
+    Account(String),
+    CloudTrail(String),
+}
+
+/// One `…/CloudTrail/REGION/` folder, whose day folders are listed on demand.
+#[derive(Debug)]
+pub struct RegionRoot {
+    store: usize,
+    dir: String,
+    /// The account the folder belongs to.
+    pub account: String,
+    /// The region the folder belongs to.
+    pub region: String,
+    available: Option<Vec<NaiveDate>>,
+    listed: BTreeSet<NaiveDate>,
+}
+
+/// What a walk of a source found before any day folder was listed.
+#[derive(Debug, Default)]
+pub struct Catalog {
+    /// Files outside the layout (or loose inside it): always read in full.
+    pub free: Vec<Input>,
+    /// Region folders, expanded day by day.
+    pub regions: Vec<RegionRoot>,
+    /// Entries passed over, by design or because they could not be read.
+    pub passed_over: Vec<PassedOver>,
+}
+
+impl Catalog {
+    /// Walks `dir` of `store` down to the region folders.
+    pub fn discover(
+        &mut self,
+        store: &dyn Store,
+        store_idx: usize,
+        dir: &str,
+        margin: Duration,
+    ) -> Result<(), ListError> {
+        let (position, day_or_deeper) = position_of(dir);
+        if day_or_deeper {
+            // Already inside a region: small enough to list in full.
+            let listing = store.list_all(dir)?;
+            self.passed_over.extend(listing.passed_over);
+            self.add_files(store, store_idx, listing.files, margin);
+            return Ok(());
+        }
+        let mut stack = vec![(dir.to_owned(), position)];
+        while let Some((dir, position)) = stack.pop() {
+            if let Position::CloudTrail(account) = &position {
+                let listing = store.list_dir(&dir)?;
+                self.passed_over.extend(listing.passed_over);
+                self.add_files(store, store_idx, listing.files, margin);
+                for sub in listing.dirs {
+                    self.regions.push(RegionRoot {
+                        store: store_idx,
+                        account: account.clone(),
+                        region: last_component(&sub).to_owned(),
+                        dir: sub,
+                        available: None,
+                        listed: BTreeSet::new(),
+                    });
+                }
+                continue;
+            }
+            let listing = store.list_dir(&dir)?;
+            self.passed_over.extend(listing.passed_over);
+            self.add_files(store, store_idx, listing.files, margin);
+            for sub in listing.dirs.into_iter().rev() {
+                let name = last_component(&sub);
+                let child = match (&position, name) {
+                    (_, "AWSLogs") => Position::AwsLogs,
+                    (Position::AwsLogs, n) if n.starts_with("o-") => Position::Org,
+                    (Position::AwsLogs | Position::Org, n) if is_account(n) => {
+                        Position::Account(n.to_owned())
+                    }
+                    (Position::Account(a), "CloudTrail") => Position::CloudTrail(a.clone()),
+                    (Position::Account(_), n) => {
+                        let reason = BY_DESIGN
+                            .iter()
+                            .find(|(d, _)| *d == n)
+                            .map_or("not CloudTrail logs", |(_, why)| *why);
+                        self.passed_over.push(PassedOver {
+                            name: store.display(&sub),
+                            reason: format!("skipped by design: {reason}"),
+                            failure: false,
+                        });
+                        continue;
+                    }
+                    _ => Position::Free,
+                };
+                stack.push((sub, child));
+            }
+        }
+        Ok(())
+    }
+
+    fn add_files(
+        &mut self,
+        store: &dyn Store,
+        store_idx: usize,
+        files: Vec<super::Entry>,
+        margin: Duration,
+    ) {
+        self.free.extend(files.into_iter().map(|e| Input {
+            store: store_idx,
+            span: span_of(&e.rel, margin),
+            name: Arc::from(store.display(&e.rel)),
+            rel: e.rel,
+            size: e.size,
+        }));
+    }
+}
+
+impl RegionRoot {
+    /// Lists the day folders that events in `window` can have been delivered
+    /// to and that were not listed before, returning their files.
+    pub fn expand(
+        &mut self,
+        store: &dyn Store,
+        window: Span,
+        margin: Duration,
+    ) -> Result<Vec<Input>, ListError> {
+        let first = window.start.date();
+        let last = window.end.plus(margin).date();
+        let days: Vec<NaiveDate> = match (first, last) {
+            (Some(first), Some(last)) => first.iter_days().take_while(|d| *d <= last).collect(),
+            _ => self
+                .available_days(store)?
+                .iter()
+                .copied()
+                .filter(|d| first.is_none_or(|f| *d >= f) && last.is_none_or(|l| *d <= l))
+                .collect(),
+        };
+        let mut inputs = Vec::new();
+        for day in days {
+            if !self.listed.insert(day) {
+                continue;
+            }
+            let dir = format!(
+                "{}{:04}/{:02}/{:02}/",
+                self.dir,
+                day.year(),
+                day.month(),
+                day.day()
+            );
+            let listing = store.list_all(&dir)?;
+            inputs.extend(listing.files.into_iter().map(|e| Input {
+                store: self.store,
+                span: file_span(day, &e.rel, margin),
+                name: Arc::from(store.display(&e.rel)),
+                rel: e.rel,
+                size: e.size,
+            }));
+        }
+        Ok(inputs)
+    }
+
+    /// The store this region lives in.
+    pub fn store(&self) -> usize {
+        self.store
+    }
+
+    fn available_days(&mut self, store: &dyn Store) -> Result<&[NaiveDate], ListError> {
+        if self.available.is_none() {
+            let mut days = Vec::new();
+            for year in store.list_dir(&self.dir)?.dirs {
+                let Ok(y) = last_component(&year).parse::<i32>() else {
+                    continue;
+                };
+                for month in store.list_dir(&year)?.dirs {
+                    let Ok(m) = last_component(&month).parse::<u32>() else {
+                        continue;
+                    };
+                    for day in store.list_dir(&month)?.dirs {
+                        let d = last_component(&day).parse::<u32>().ok();
+                        days.extend(d.and_then(|d| NaiveDate::from_ymd_opt(y, m, d)));
+                    }
+                }
+            }
+            days.sort_unstable();
+            self.available = Some(days);
+        }
+        Ok(self.available.as_deref().unwrap_or_default())
+    }
+}
+
+fn last_component(dir: &str) -> &str {
+    dir.trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+}
+
+fn is_account(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn day_span(day: NaiveDate, margin: Duration) -> Span {
+    let start = Timestamp::start_of(day);
+    Span {
+        start: start.minus(margin),
+        end: start.plus(Duration::from_millis(86_400_000 - 1)),
+    }
+}
+
+/// Where `dir` sits in the layout, and whether it is a region folder or deeper.
+fn position_of(dir: &str) -> (Position, bool) {
+    let parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
+    let Some(at) = parts.iter().rposition(|p| *p == "AWSLogs") else {
+        return (Position::Free, false);
+    };
+    let mut position = Position::AwsLogs;
+    for part in &parts[at + 1..] {
+        position = match (&position, *part) {
+            (Position::AwsLogs, p) if p.starts_with("o-") => Position::Org,
+            (Position::AwsLogs | Position::Org, p) if is_account(p) => {
+                Position::Account(p.to_owned())
+            }
+            (Position::Account(a), "CloudTrail") => Position::CloudTrail(a.clone()),
+            (Position::CloudTrail(_), _) => return (Position::Free, true),
+            _ => return (Position::Free, false),
+        };
+    }
+    (position, false)
+}
+
+/// The event times a file at `path` can hold, from its delivery folder.
+pub fn span_of(path: &str, margin: Duration) -> Span {
+    let parts: Vec<&str> = path.split('/').collect();
+    let Some(at) = parts.iter().rposition(|p| *p == "CloudTrail") else {
+        return Span::ALL;
+    };
+    // CloudTrail/REGION/YYYY/MM/DD/file
+    let rest = &parts[at + 1..];
+    if rest.len() != 5 || !is_account(parts.get(at.wrapping_sub(1)).copied().unwrap_or("")) {
+        return Span::ALL;
+    }
+    let date = (|| {
+        NaiveDate::from_ymd_opt(
+            rest[1].parse().ok()?,
+            rest[2].parse().ok()?,
+            rest[3].parse().ok()?,
+        )
+    })();
+    date.map_or(Span::ALL, |d| file_span(d, rest[4], margin))
+}
+
+/// Slack after a file's delivery stamp, in case a writer stamps the start of
+/// its batch rather than the delivery.
+const STAMP_SLACK: Duration = Duration::from_secs(15 * 60);
+
+/// The span of a file in day folder `day`: narrowed to `[stamp − margin,
+/// stamp + slack]` when its name carries CloudTrail's delivery stamp
+/// (`ACCOUNT_CloudTrail_REGION_YYYYMMDDTHHmmZ_UNIQUE.json.gz`).
+fn file_span(day: NaiveDate, name: &str, margin: Duration) -> Span {
+    let whole_day = day_span(day, margin);
+    let name = name.rsplit('/').next().unwrap_or(name);
+    let stamp = name.split('_').find_map(|part| {
+        let t = chrono::NaiveDateTime::parse_from_str(part, "%Y%m%dT%H%MZ").ok()?;
+        (t.date() == day).then(|| Timestamp::from_millis(t.and_utc().timestamp_millis()))
+    });
+    match stamp {
+        Some(t) => Span {
+            start: t.minus(margin),
+            end: t.plus(STAMP_SLACK),
+        },
+        None => whole_day,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const H6: Duration = Duration::from_secs(6 * 3600);
+
+    #[test]
+    fn spans_from_delivery_paths() {
+        let s = span_of(
+            "x/AWSLogs/o-abc/111111111111/CloudTrail/us-east-1/2025/12/08/f.json.gz",
+            H6,
+        );
+        assert_eq!(s.start.to_string(), "2025-12-07T18:00:00Z");
+        assert_eq!(s.end.to_string(), "2025-12-08T23:59:59.999Z");
+        assert_eq!(span_of("loose/file.json", H6), Span::ALL);
+        let s = span_of(
+            "AWSLogs/111111111111/CloudTrail/us-east-1/2025/12/08/111111111111_CloudTrail_us-east-1_20251208T1405Z_ab12.json.gz",
+            H6,
+        );
+        assert_eq!(s.start.to_string(), "2025-12-08T08:05:00Z");
+        assert_eq!(s.end.to_string(), "2025-12-08T14:20:00Z");
+        assert_eq!(
+            span_of("AWSLogs/111111111111/CloudTrail/us-east-1/2025/13/08/f", H6),
+            Span::ALL
+        );
+        assert_eq!(
+            span_of(
+                "AWSLogs/111111111111/CloudTrail-Digest/us-east-1/2025/12/08/f",
+                H6
+            ),
+            Span::ALL
+        );
+    }
+
+    #[test]
+    fn positions() {
+        assert_eq!(position_of(""), (Position::Free, false));
+        assert_eq!(position_of("p/AWSLogs/"), (Position::AwsLogs, false));
+        assert_eq!(position_of("AWSLogs/o-x1/"), (Position::Org, false));
+        assert_eq!(
+            position_of("AWSLogs/o-x1/111111111111/CloudTrail/"),
+            (Position::CloudTrail("111111111111".into()), false)
+        );
+        assert_eq!(
+            position_of("AWSLogs/111111111111/CloudTrail/us-east-1/"),
+            (Position::Free, true)
+        );
+    }
+}

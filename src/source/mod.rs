@@ -1,0 +1,129 @@
+//! Where CloudTrail files come from: local folders and S3 buckets.
+//!
+//! Both kinds of store are reduced to the same three operations (list one
+//! folder level, list everything under a prefix, open a batch of files in
+//! order) so that one piece of code, [`layout`], decides what to list and what
+//! to prune for both. That is what makes a local copy and the bucket it came
+//! from give the same answer.
+
+pub mod layout;
+pub mod local;
+pub mod s3;
+
+use std::fmt;
+use std::io::Read;
+use std::sync::Arc;
+
+use crate::time::Timestamp;
+
+/// One entry of a listing, relative to its store's root.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// The path (local) or key (S3) relative to the store root, `/`-separated.
+    pub rel: String,
+    /// Size in bytes, as listed.
+    pub size: u64,
+}
+
+/// A folder-level listing: what a delimiter listing returns.
+#[derive(Clone, Debug, Default)]
+pub struct Listing {
+    /// Sub-folders (common prefixes), relative, each ending in `/`.
+    pub dirs: Vec<String>,
+    /// Files directly in the folder.
+    pub files: Vec<Entry>,
+    /// Entries that are neither, with why they were passed over.
+    pub passed_over: Vec<PassedOver>,
+}
+
+/// An entry a listing did not return as a file, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PassedOver {
+    /// The entry, as shown to the user.
+    pub name: String,
+    /// Why it was not read.
+    pub reason: String,
+    /// Whether evidence may be missing because of it (a failure), or it was
+    /// left alone by design (a FIFO, a symlinked folder).
+    pub failure: bool,
+}
+
+/// A readable stream of one file's bytes.
+pub type Body = Box<dyn Read + Send>;
+
+/// Why one file or object could not be opened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpenError(pub String);
+
+impl fmt::Display for OpenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A fatal listing failure, with a message that names the fix.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListError(pub String);
+
+impl fmt::Display for ListError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Bodies of a batch, in the order requested.
+pub type Bodies<'a> = Box<dyn Iterator<Item = Result<Body, OpenError>> + Send + 'a>;
+
+/// A place that holds files: a local folder or an S3 bucket.
+pub trait Store: Send + Sync {
+    /// How an entry is shown to people and in `source_file`.
+    fn display(&self, rel: &str) -> String;
+
+    /// Lists one level under `dir` (`""` for the root, else ending in `/`).
+    fn list_dir(&self, dir: &str) -> Result<Listing, ListError>;
+
+    /// Lists every file under `dir`, recursively.
+    fn list_all(&self, dir: &str) -> Result<Listing, ListError>;
+
+    /// Opens the given entries, yielding bodies in the same order. A store may
+    /// fetch ahead (S3 does), but never more than its configured bound.
+    fn open_all<'a>(&'a self, rels: Vec<String>) -> Bodies<'a>;
+}
+
+/// A file to read, with what its location says about its contents.
+#[derive(Clone, Debug)]
+pub struct Input {
+    /// Index of the store that holds it.
+    pub store: usize,
+    /// Path or key relative to the store.
+    pub rel: String,
+    /// Size as listed.
+    pub size: u64,
+    /// What it is called in outputs: a path or an `s3://` URL.
+    pub name: Arc<str>,
+    /// The event times it can hold, from its delivery folder.
+    pub span: Span,
+}
+
+/// The event times a file can hold. Files outside the delivery layout can
+/// hold anything.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Span {
+    /// Earliest possible event time.
+    pub start: Timestamp,
+    /// Latest possible event time.
+    pub end: Timestamp,
+}
+
+impl Span {
+    /// Any time at all.
+    pub const ALL: Span = Span {
+        start: Timestamp::MIN,
+        end: Timestamp::MAX,
+    };
+
+    /// Whether the two spans share an instant.
+    pub fn overlaps(&self, other: &Span) -> bool {
+        self.start <= other.end && other.start <= self.end
+    }
+}

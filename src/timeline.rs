@@ -1,0 +1,185 @@
+//! From traced events to the rows of the timeline.
+//!
+//! The timeline is the evidence an analyst hands on, so it must be the same
+//! bytes for the same input whatever the thread count: duplicates are
+//! resolved by content-independent rules, and rows are ordered by
+//! `(event_time, event_id)` after all parallel work is done.
+
+use std::collections::HashSet;
+
+use crate::event::Event;
+use crate::model::{AccessKeyId, CredentialKind, EventId, Relation};
+use crate::trace::Lineage;
+
+/// Collapses deliveries of the same event. Returns the survivors, sorted by
+/// `(time, id)`, and how many deliveries were dropped.
+///
+/// - The same `eventID` delivered twice is kept once: the copy read from the
+///   first source in name order, so the choice does not depend on timing.
+///   (The same record collected twice from one file, by a re-read, is not a
+///   second delivery and is not counted.)
+/// - An `UPDATED_DATA` re-emission replaces the event it names in
+///   `addendum.originalEventID`.
+///
+/// <https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html>
+pub fn dedupe(mut events: Vec<Event>) -> (Vec<Event>, usize) {
+    events.sort_by(|a, b| (&a.id, &a.origin).cmp(&(&b.id, &b.origin)));
+    events.dedup_by(|later, first| later.id == first.id && later.origin == first.origin);
+    let before = events.len();
+    events.dedup_by(|later, first| later.id == first.id);
+    let superseded: HashSet<EventId> = events.iter().filter_map(|e| e.supersedes.clone()).collect();
+    events.retain(|e| !superseded.contains(&e.id));
+    events.sort_by(|a, b| (a.time, &a.id).cmp(&(b.time, &b.id)));
+    let dropped = before - events.len();
+    (events, dropped)
+}
+
+/// One row of the timeline: an event and why it is there.
+#[derive(Clone, Debug)]
+pub struct Row {
+    /// Why the event is on the timeline.
+    pub relation: Relation,
+    /// The lineage key: the one used (actions), acted on (lifecycle) or
+    /// minted (copies).
+    pub key: AccessKeyId,
+    /// The kind of that key.
+    pub kind: CredentialKind,
+    /// Its parent in the lineage.
+    pub parent: Option<AccessKeyId>,
+    /// Its depth in the lineage.
+    pub depth: u32,
+    /// An action made after the key or an ancestor had been deactivated.
+    pub after_deactivation: bool,
+    /// The event.
+    pub event: Event,
+}
+
+/// The finished timeline, in output order.
+#[derive(Clone, Debug, Default)]
+pub struct Timeline {
+    /// Rows ordered by `(event_time, event_id)`.
+    pub rows: Vec<Row>,
+    /// Deliveries dropped as duplicates.
+    pub duplicates_dropped: usize,
+}
+
+impl Timeline {
+    /// Classifies deduplicated, ordered events against the lineage. Events
+    /// with no relation to it (read because they mention a key id in passing)
+    /// are dropped.
+    pub fn build(events: Vec<Event>, lineage: &Lineage, duplicates_dropped: usize) -> Timeline {
+        let rows = events
+            .into_iter()
+            .filter_map(|event| {
+                let (relation, key) = classify(&event, lineage)?;
+                let c = lineage.get(&key)?;
+                let after_deactivation = relation == Relation::Action
+                    && lineage
+                        .effective_deactivation(&key)
+                        .is_some_and(|d| d < event.time);
+                Some(Row {
+                    relation,
+                    kind: c.kind,
+                    parent: c.parent.clone(),
+                    depth: c.depth,
+                    key,
+                    after_deactivation,
+                    event,
+                })
+            })
+            .collect();
+        Timeline {
+            rows,
+            duplicates_dropped,
+        }
+    }
+}
+
+fn classify(e: &Event, lineage: &Lineage) -> Option<(Relation, AccessKeyId)> {
+    if let Some(k) = &e.identity.access_key_id
+        && lineage.is_action(k, e.time)
+    {
+        return Some((Relation::Action, k.clone()));
+    }
+    if let Some(op) = &e.key_operation
+        && lineage.get(&op.key).is_some()
+    {
+        return Some((Relation::Lifecycle, op.key.clone()));
+    }
+    let m = e.minted.as_ref()?;
+    let c = lineage.get(&m.key)?;
+    if m.kind == CredentialKind::CreatedKey {
+        return Some((Relation::Lifecycle, m.key.clone()));
+    }
+    // The role account's record of a cross-account call: no key of its own,
+    // another eventID, the same credentials.
+    let is_copy =
+        e.identity.access_key_id.is_none() && c.minted_by.as_ref().is_some_and(|id| *id != e.id);
+    is_copy.then(|| (Relation::Copy, m.key.clone()))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    fn event(id: &str, origin: &str, minute: i64) -> Event {
+        let json = format!(
+            r#"{{"eventID":"{id}","eventTime":"2025-12-08T14:{minute:02}:00Z","userIdentity":{{"accessKeyId":"AKIAEXAMPLESEED00001"}}}}"#
+        );
+        crate::decode::record::parse_record(json.as_bytes(), &Arc::from(origin)).unwrap()
+    }
+
+    #[test]
+    fn duplicates_and_updated_data() {
+        let mut updated = event("new", "c", 3);
+        updated.supersedes = Some(EventId("old".into()));
+        let events = vec![
+            event("b", "z-second-file", 2),
+            event("b", "a-first-file", 2),
+            event("b", "a-first-file", 2),
+            event("old", "c", 1),
+            updated,
+            event("a", "a", 2),
+        ];
+        let (kept, dropped) = dedupe(events);
+        let ids: Vec<_> = kept.iter().map(|e| (e.id.as_str(), &*e.origin)).collect();
+        assert_eq!(ids, [("a", "a"), ("b", "a-first-file"), ("new", "c")]);
+        assert_eq!(dropped, 2);
+        assert!(kept.windows(2).all(|w| w[0].time <= w[1].time));
+    }
+}
+
+/// What the timeline says about one credential.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CredentialStats {
+    /// Action rows.
+    pub actions: usize,
+    /// Action rows after deactivation.
+    pub actions_after_deactivation: usize,
+    /// Action rows that failed (`errorCode` set).
+    pub failed: usize,
+    /// First action.
+    pub first_seen: Option<crate::time::Timestamp>,
+    /// Last action.
+    pub last_seen: Option<crate::time::Timestamp>,
+}
+
+impl Timeline {
+    /// Per-credential counts over the action rows.
+    pub fn stats(&self) -> std::collections::BTreeMap<&AccessKeyId, CredentialStats> {
+        let mut stats: std::collections::BTreeMap<&AccessKeyId, CredentialStats> =
+            Default::default();
+        for row in self.rows.iter().filter(|r| r.relation == Relation::Action) {
+            let s = stats.entry(&row.key).or_default();
+            s.actions += 1;
+            s.actions_after_deactivation += usize::from(row.after_deactivation);
+            s.failed += usize::from(!row.event.succeeded());
+            let t = row.event.time;
+            s.first_seen = Some(s.first_seen.map_or(t, |f| f.min(t)));
+            s.last_seen = Some(s.last_seen.map_or(t, |l| l.max(t)));
+        }
+        stats
+    }
+}
