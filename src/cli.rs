@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use keytrail::config::{Config, SourceSpec, TimelineTarget};
 use keytrail::model::AccessKeyId;
 use keytrail::output::Format;
+use keytrail::output::respond::Cutoff;
 use keytrail::source::Span;
 use keytrail::source::s3::S3Options;
 use keytrail::time::{DayEnd, Timestamp, parse_bound, parse_duration};
@@ -64,6 +65,25 @@ pub struct TraceArgs {
     /// Write a JSON report (lineage, inputs, skipped files) to PATH.
     #[arg(long, value_name = "PATH")]
     pub report: Option<PathBuf>,
+
+    /// Write a deny policy per user and role of the lineage, and apply.sh to
+    /// attach them, into the folder DIR (created if missing).
+    #[arg(long, value_name = "DIR", help_heading = "Respond")]
+    pub deny_policy: Option<PathBuf>,
+
+    /// Deny sessions issued before TIME (RFC 3339, or YYYY-MM-DD for midnight
+    /// UTC), and judge credentials live or expired at it [default: the time
+    /// of the run].
+    #[arg(long, value_name = "TIME", value_parser = |s: &str| parse_bound(s, DayEnd::Start), help_heading = "Respond")]
+    pub cutoff: Option<Timestamp>,
+
+    /// Write a Markdown report (lineage graph, containment, blast radius) to PATH.
+    #[arg(long, value_name = "PATH", help_heading = "Respond")]
+    pub summary_md: Option<PathBuf>,
+
+    /// Write the lineage as a Graphviz DOT graph to PATH.
+    #[arg(long, value_name = "PATH", help_heading = "Respond")]
+    pub graph: Option<PathBuf>,
 
     /// Do not follow keys created with CreateAccessKey.
     #[arg(long)]
@@ -152,6 +172,21 @@ impl TraceArgs {
                 })
             }
         };
+        for (flag, path) in [
+            ("--summary-md", &self.summary_md),
+            ("--graph", &self.graph),
+            ("--deny-policy", &self.deny_policy),
+        ] {
+            if path.as_ref().is_some_and(|p| p.as_os_str() == "-") {
+                return Err(format!(
+                    "{flag} writes a file; \"-\" (stdout) is not supported"
+                ));
+            }
+        }
+        // The default cut-off is fixed once, here, so every output agrees.
+        let cutoff = self
+            .cutoff
+            .map_or_else(|| Cutoff::run_time(Timestamp::now()), Cutoff::given);
         let threads = self.threads.map_or_else(
             || std::thread::available_parallelism().map_or(1, |n| n.get()),
             usize::from,
@@ -177,6 +212,10 @@ impl TraceArgs {
             threads,
             timeline,
             report: self.report,
+            deny_policy: self.deny_policy,
+            cutoff,
+            summary_md: self.summary_md,
+            graph: self.graph,
             quiet: self.quiet,
             force: self.force,
         })

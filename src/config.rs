@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::output::Format;
+use crate::output::respond::Cutoff;
 use crate::source::s3::{S3Options, S3Url};
 use crate::trace::TraceParams;
 
@@ -68,6 +69,15 @@ pub struct Config {
     pub timeline: Option<TimelineTarget>,
     /// `--report`.
     pub report: Option<PathBuf>,
+    /// `--deny-policy`: the folder for the deny policies and `apply.sh`.
+    pub deny_policy: Option<PathBuf>,
+    /// `--cutoff`, or the time of the run: sessions issued before it are
+    /// denied by the policy and judged live or expired at it.
+    pub cutoff: Cutoff,
+    /// `--summary-md`.
+    pub summary_md: Option<PathBuf>,
+    /// `--graph`: the lineage as Graphviz DOT.
+    pub graph: Option<PathBuf>,
     /// `--quiet`.
     pub quiet: bool,
     /// `--force`.
@@ -75,10 +85,15 @@ pub struct Config {
 }
 
 impl Config {
-    /// Every file the run will create.
+    /// Every file the run will create (the `--deny-policy` folder apart).
     pub fn output_paths(&self) -> Vec<&PathBuf> {
         let timeline = self.timeline.as_ref().and_then(|t| t.path.as_ref());
-        timeline.into_iter().chain(self.report.as_ref()).collect()
+        timeline
+            .into_iter()
+            .chain(self.report.as_ref())
+            .chain(self.summary_md.as_ref())
+            .chain(self.graph.as_ref())
+            .collect()
     }
 
     /// Whether the timeline goes to stdout, which moves the summary to stderr.

@@ -7,7 +7,11 @@ use std::io;
 
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::output::blast::BlastRadius;
+use crate::output::graph::Graph;
+use crate::output::markdown::MarkdownReport;
 use crate::output::progress::Progress;
+use crate::output::respond::{self, Containment};
 use crate::output::summary::Written;
 use crate::output::{self, check_writable, write_atomically};
 use crate::scan;
@@ -17,6 +21,9 @@ use crate::scan;
 pub fn run(config: &Config) -> Result<bool> {
     for path in config.output_paths() {
         check_writable(path, config.force)?;
+    }
+    if let Some(dir) = &config.deny_policy {
+        respond::check_dir_writable(dir, config.force)?;
     }
     let progress = Progress::new(!config.quiet);
     let outcome = scan::run(config, &progress)?;
@@ -48,9 +55,41 @@ pub fn run(config: &Config) -> Result<bool> {
             }
         }
     }
+    // Decided once; every response output renders the same assessment.
+    let containment = Containment::assess(&outcome.lineage, config.cutoff);
+    let blast = BlastRadius::build(&outcome.timeline);
     if let Some(path) = &config.report {
-        write_atomically(path, |w| output::report::write(config, &outcome, w))?;
+        write_atomically(path, |w| {
+            output::report::write(config, &outcome, &containment, &blast, w)
+        })?;
         written.outputs.push(("Report", path.display().to_string()));
+    }
+    if config.summary_md.is_some() || config.graph.is_some() {
+        let graph = Graph::build(&outcome.lineage, &outcome.timeline, &containment);
+        if let Some(path) = &config.graph {
+            write_atomically(path, |w| output::graph::write_dot(&graph, w))?;
+            written.outputs.push(("Graph", path.display().to_string()));
+        }
+        if let Some(path) = &config.summary_md {
+            let report = MarkdownReport {
+                config,
+                outcome: &outcome,
+                containment: &containment,
+                blast: &blast,
+                graph: &graph,
+            };
+            write_atomically(path, |w| report.write(w))?;
+            written
+                .outputs
+                .push(("Markdown report", path.display().to_string()));
+        }
+    }
+    if let Some(dir) = &config.deny_policy {
+        respond::write_dir(dir, &containment)?;
+        written.outputs.push((
+            "Deny policy",
+            dir.join(respond::APPLY_SCRIPT).display().to_string(),
+        ));
     }
     output::report_issues(&outcome.inputs);
     if !config.quiet {

@@ -183,7 +183,10 @@ pub fn run(config: &Config, progress: &Progress) -> Result<Outcome> {
                 let found = region
                     .expand(store, hull, config.delivery_margin)
                     .map_err(|e| source_error(store, "", &e.0))?;
-                files.extend(found.into_iter().map(FileState::new));
+                files.extend(found.inputs.into_iter().map(FileState::new));
+                for p in found.passed_over {
+                    push_passed_over(&mut stats, p);
+                }
             }
         }
         let mut work: Vec<usize> = (0..files.len())
@@ -431,6 +434,10 @@ impl decode::Sink for FileSink<'_> {
     // A record is parsed when it mentions a key this read looks for, and no
     // key an earlier read of this file was for (that read collected it).
     fn wants(&mut self, record: &[u8]) -> bool {
+        // Almost every record mentions no key: answer that with the fast scan.
+        if !self.matcher.ac.is_match(record) {
+            return false;
+        }
         let mut hit = false;
         for m in self.matcher.ac.find_overlapping_iter(record) {
             let key = &self.matcher.keys[m.pattern().as_usize()].0;

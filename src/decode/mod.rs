@@ -144,6 +144,7 @@ fn read_stream(
     });
     out.records = index;
     out.status = match result {
+        Ok(0) => Status::Failed("no JSON content (empty or whitespace only)".into()),
         Ok(_) if index > 0 || top_level.other == 0 && !top_level.digest => Status::Complete,
         Ok(_) if top_level.digest => {
             Status::NotEvents("CloudTrail digest file (skipped by design)".into())
@@ -193,14 +194,12 @@ fn damage_reason(e: SplitError, gzip: bool, records: u64) -> String {
             _ => format!("corrupt gzip data {after}: {e}"),
         },
         SplitError::Io(e) => format!("read failed {after}: {e}"),
-        SplitError::Syntax { offset, found } if offset == 0 && !gzip => format!(
-            "not a CloudTrail log: neither gzip nor JSON (starts with {:?})",
-            crate::output::sanitize::terminal(&found)
-        ),
+        SplitError::Syntax { offset, found } if offset == 0 && !gzip => {
+            format!("not a CloudTrail log: neither gzip nor JSON (starts with {found})")
+        }
         SplitError::Syntax { offset, found } => format!(
-            "invalid JSON at byte {offset} of the {}stream, in record {records} ({after}): unexpected {:?}",
+            "invalid JSON at byte {offset} of the {}stream, in record {records} ({after}): unexpected {found}",
             if gzip { "decompressed " } else { "" },
-            crate::output::sanitize::terminal(&found)
         ),
         SplitError::Truncated { offset } => {
             format!("data ends inside a JSON value at byte {offset} {after}")

@@ -88,7 +88,9 @@ const CLASSES: [Class; 256] = {
 
 /// Splits `reader` into pieces, calling `each` for every complete one.
 ///
-/// Returns the number of pieces. On error, every piece before the damage has
+/// Returns the number of top-level JSON values (containers) in the stream,
+/// so an input with none can be told apart from an empty log. On error,
+/// every piece before the damage has
 /// already been passed to `each`.
 pub fn split<R: Read>(
     mut reader: R,
@@ -97,39 +99,37 @@ pub fn split<R: Read>(
     mut each: impl FnMut(Piece<'_>),
 ) -> Result<u64, SplitError> {
     let mut s = State::default();
-    buf.clear();
-    // `base` is the stream offset of buf[0].
+    // buf[..filled] holds the unfinished record (if any) and new bytes;
+    // `base` is the stream offset of buf[0]. The buffer only ever grows, so
+    // a worker reuses one allocation for every file it reads.
+    let mut filled = 0;
     let mut base: u64 = 0;
     let mut scanned = 0;
-    let mut first = true;
     loop {
-        let len = buf.len();
-        buf.resize(len + CHUNK, 0);
+        if buf.len() < filled + CHUNK {
+            buf.resize(filled + CHUNK, 0);
+        }
         let n = loop {
-            match reader.read(&mut buf[len..]) {
+            match reader.read(&mut buf[filled..filled + CHUNK]) {
                 Ok(n) => break n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    buf.truncate(len);
-                    return Err(SplitError::Io(e));
-                }
+                Err(e) => return Err(SplitError::Io(e)),
             }
         };
-        buf.truncate(len + n);
-        if first && buf.starts_with(b"\xEF\xBB\xBF") {
+        if base == 0 && filled == 0 && buf[..n].starts_with(b"\xEF\xBB\xBF") {
             scanned = 3;
         }
-        first = false;
+        filled += n;
         if n == 0 {
             return if s.depth == 0 && !s.in_string {
-                Ok(s.pieces)
+                Ok(s.values)
             } else {
                 Err(SplitError::Truncated {
-                    offset: base + buf.len() as u64,
+                    offset: base + filled as u64,
                 })
             };
         }
-        scanned = s.scan(buf, scanned, base, &mut each)?;
+        scanned = s.scan(&buf[..filled], scanned, base, &mut each)?;
         // Keep only the unfinished record (or nothing) for the next round.
         let keep_from = s.start.unwrap_or(scanned);
         if let Some(start) = s.start
@@ -140,7 +140,8 @@ pub fn split<R: Read>(
                 limit: max_record,
             });
         }
-        buf.drain(..keep_from);
+        buf.copy_within(keep_from..filled, 0);
+        filled -= keep_from;
         base += keep_from as u64;
         scanned -= keep_from;
         if let Some(start) = s.start.as_mut() {
@@ -167,7 +168,7 @@ struct State {
     key_start: Option<usize>,
     /// The last depth-1 string was `Records` or `Events`.
     wrapper_key: bool,
-    pieces: u64,
+    values: u64,
 }
 
 impl State {
@@ -224,6 +225,7 @@ impl State {
                 }
                 Class::Open => {
                     if self.depth == 0 {
+                        self.values += 1;
                         if b == b'{' {
                             self.start = Some(pos);
                             self.top_level = true;
@@ -262,7 +264,6 @@ impl State {
                     };
                     if at_record_end && let Some(start) = self.start.take() {
                         let bytes = &buf[start..=pos];
-                        self.pieces += 1;
                         each(if self.top_level {
                             Piece::TopLevel(bytes)
                         } else {
@@ -281,11 +282,17 @@ impl State {
     }
 }
 
+/// Describes only the offending byte: quoting more could copy a secret (a
+/// session token in a damaged record) into messages and reports.
 fn syntax(buf: &[u8], pos: usize, base: u64) -> SplitError {
-    let end = (pos + 16).min(buf.len());
+    let b = buf[pos];
     SplitError::Syntax {
         offset: base + pos as u64,
-        found: String::from_utf8_lossy(&buf[pos..end]).into_owned(),
+        found: if b.is_ascii_graphic() {
+            format!("{:?} (0x{b:02x})", b as char)
+        } else {
+            format!("byte 0x{b:02x}")
+        },
     }
 }
 

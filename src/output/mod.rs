@@ -6,11 +6,15 @@
 //! [`Row::cells`], so the formats cannot drift apart; each writer only decides
 //! how a typed [`Cell`] is spelled.
 
+pub mod blast;
 pub mod csv;
+pub mod graph;
 pub mod jsonl;
+pub mod markdown;
 pub mod parquet;
 pub mod progress;
 pub mod report;
+pub mod respond;
 pub mod sanitize;
 pub mod summary;
 

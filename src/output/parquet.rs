@@ -8,8 +8,8 @@
 use std::io::{self, Write};
 
 use polars::prelude::{
-    Column, DataFrame, NamedFrom, ParquetCompression, ParquetWriter as PlWriter, Series,
-    TimeUnit, TimeZone,
+    Column, DataFrame, NamedFrom, ParquetCompression, ParquetWriter as PlWriter, Series, TimeUnit,
+    TimeZone,
 };
 
 use super::{COLUMNS, Cell, ColumnType};

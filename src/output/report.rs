@@ -6,11 +6,22 @@
 //! `timeline` (`rows`, `duplicates_dropped`) and `complete` (false when the
 //! exit status is 3). Times are RFC 3339 UTC strings; absent values are
 //! `null`.
+//!
+//! Then the response: `cutoff` (`time`, and `source`: `--cutoff` or
+//! `time of the run`); `containment` (the same `cutoff`, `policy_name`,
+//! `principals` that get the deny policy, `refused_principals`, and
+//! `credentials`, each with its `status` at the cut-off: `neutralised`,
+//! `expired`, `issued-after-cutoff`, `unreachable`, `key-active`,
+//! `key-deactivated`); and `blast_radius` (`actions`, `services`,
+//! `resources`, `egress`, `egress_bytes`, `findings`, `source_ips`,
+//! `user_agents`, `accounts`, `regions`; see [`BlastRadius`]).
 
 use std::io::{self, Write};
 
 use serde::Serialize;
 
+use super::blast::BlastRadius;
+use super::respond::{Containment, Cutoff};
 use crate::config::Config;
 use crate::model::{AccessKeyId, CredentialKind, EventId};
 use crate::scan::{InputStats, Outcome};
@@ -26,6 +37,9 @@ struct Report<'a> {
     inputs: &'a InputStats,
     timeline: TimelineEntry,
     complete: bool,
+    cutoff: &'a Cutoff,
+    containment: &'a Containment,
+    blast_radius: &'a BlastRadius,
 }
 
 #[derive(Serialize)]
@@ -61,7 +75,13 @@ struct TimelineEntry {
 }
 
 /// Writes the report for `outcome` as pretty JSON.
-pub fn write<W: Write>(config: &Config, outcome: &Outcome, mut out: W) -> io::Result<()> {
+pub fn write<W: Write>(
+    config: &Config,
+    outcome: &Outcome,
+    containment: &Containment,
+    blast_radius: &BlastRadius,
+    mut out: W,
+) -> io::Result<()> {
     let stats = outcome.timeline.stats();
     let mut credentials: Vec<_> = outcome.lineage.credentials.values().collect();
     credentials.sort_by(|a, b| (a.depth, &a.key).cmp(&(b.depth, &b.key)));
@@ -104,6 +124,9 @@ pub fn write<W: Write>(config: &Config, outcome: &Outcome, mut out: W) -> io::Re
             duplicates_dropped: outcome.timeline.duplicates_dropped,
         },
         complete: !outcome.inputs.incomplete(),
+        cutoff: &containment.cutoff,
+        containment,
+        blast_radius,
     };
     serde_json::to_writer_pretty(&mut out, &report)?;
     out.write_all(b"\n")?;

@@ -11,8 +11,9 @@ use std::borrow::Cow;
 use std::fmt::Write;
 
 /// Makes `s` safe to print to a terminal: control characters (C0, DEL, C1),
-/// and bidirectional overrides that can reorder what is shown, are written as
-/// visible escapes such as `\x1b` or `\u{202e}`.
+/// and the bidirectional controls that can reorder what is shown (all of
+/// those listed by <https://trojansource.codes>, the Arabic letter mark
+/// included), are written as visible escapes such as `\x1b` or `\u{202e}`.
 pub fn terminal(s: &str) -> Cow<'_, str> {
     if !s.chars().any(needs_escape) {
         return Cow::Borrowed(s);
@@ -32,7 +33,10 @@ pub fn terminal(s: &str) -> Cow<'_, str> {
 
 fn needs_escape(c: char) -> bool {
     c.is_control()
-        || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}')
+        || matches!(
+            c,
+            '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{61c}'
+        )
 }
 
 /// Makes `s` safe as a spreadsheet cell: a value that a spreadsheet would
@@ -59,6 +63,7 @@ mod tests {
         assert_eq!(terminal("a\nb\r\t"), "a\\x0ab\\x0d\\x09");
         assert_eq!(terminal("\u{9b}2J \u{202e}txt"), "\\x9b2J \\u{202e}txt");
         assert_eq!(terminal("日本 😀"), "日本 😀");
+        assert_eq!(terminal("a\u{61c}b\u{2067}c"), "a\\u{61c}b\\u{2067}c");
     }
 
     #[test]

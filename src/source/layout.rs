@@ -56,6 +56,15 @@ pub struct RegionRoot {
     listed: BTreeSet<NaiveDate>,
 }
 
+/// What expanding a region found.
+#[derive(Debug, Default)]
+pub struct Expansion {
+    /// Files in the newly listed day folders.
+    pub inputs: Vec<Input>,
+    /// Entries passed over while listing them.
+    pub passed_over: Vec<PassedOver>,
+}
+
 /// What a walk of a source found before any day folder was listed.
 #[derive(Debug, Default)]
 pub struct Catalog {
@@ -159,19 +168,19 @@ impl RegionRoot {
         store: &dyn Store,
         window: Span,
         margin: Duration,
-    ) -> Result<Vec<Input>, ListError> {
+    ) -> Result<Expansion, ListError> {
+        let mut out = Expansion::default();
         let first = window.start.date();
         let last = window.end.plus(margin).date();
         let days: Vec<NaiveDate> = match (first, last) {
             (Some(first), Some(last)) => first.iter_days().take_while(|d| *d <= last).collect(),
             _ => self
-                .available_days(store)?
+                .available_days(store, &mut out.passed_over)?
                 .iter()
                 .copied()
                 .filter(|d| first.is_none_or(|f| *d >= f) && last.is_none_or(|l| *d <= l))
                 .collect(),
         };
-        let mut inputs = Vec::new();
         for day in days {
             if !self.listed.insert(day) {
                 continue;
@@ -184,7 +193,8 @@ impl RegionRoot {
                 day.day()
             );
             let listing = store.list_all(&dir)?;
-            inputs.extend(listing.files.into_iter().map(|e| Input {
+            out.passed_over.extend(listing.passed_over);
+            out.inputs.extend(listing.files.into_iter().map(|e| Input {
                 store: self.store,
                 span: file_span(day, &e.rel, margin),
                 name: Arc::from(store.display(&e.rel)),
@@ -192,7 +202,7 @@ impl RegionRoot {
                 size: e.size,
             }));
         }
-        Ok(inputs)
+        Ok(out)
     }
 
     /// The store this region lives in.
@@ -200,18 +210,27 @@ impl RegionRoot {
         self.store
     }
 
-    fn available_days(&mut self, store: &dyn Store) -> Result<&[NaiveDate], ListError> {
+    fn available_days(
+        &mut self,
+        store: &dyn Store,
+        passed_over: &mut Vec<PassedOver>,
+    ) -> Result<&[NaiveDate], ListError> {
         if self.available.is_none() {
+            let mut list = |dir: &str| -> Result<Vec<String>, ListError> {
+                let listing = store.list_dir(dir)?;
+                passed_over.extend(listing.passed_over);
+                Ok(listing.dirs)
+            };
             let mut days = Vec::new();
-            for year in store.list_dir(&self.dir)?.dirs {
+            for year in list(&self.dir)? {
                 let Ok(y) = last_component(&year).parse::<i32>() else {
                     continue;
                 };
-                for month in store.list_dir(&year)?.dirs {
+                for month in list(&year)? {
                     let Ok(m) = last_component(&month).parse::<u32>() else {
                         continue;
                     };
-                    for day in store.list_dir(&month)?.dirs {
+                    for day in list(&month)? {
                         let d = last_component(&day).parse::<u32>().ok();
                         days.extend(d.and_then(|d| NaiveDate::from_ymd_opt(y, m, d)));
                     }

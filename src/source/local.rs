@@ -80,6 +80,18 @@ impl Store for LocalStore {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !dir.is_empty() => {
                 return Ok(Listing::default());
             }
+            // Only the root is fatal; a folder below it that cannot be read
+            // (permissions, a looping link) is named and the walk goes on.
+            Err(e) if !dir.is_empty() => {
+                return Ok(Listing {
+                    passed_over: vec![PassedOver {
+                        name: path.display().to_string(),
+                        reason: format!("folder could not be read: {}", io_reason(&e)),
+                        failure: true,
+                    }],
+                    ..Listing::default()
+                });
+            }
             Err(e) => return Err(ListError(format!("{}: {}", path.display(), io_reason(&e)))),
         };
         let mut listing = Listing::default();

@@ -666,7 +666,9 @@ async fn download(
                 format!("download broke off after {received} of {total} bytes: {detail}"),
             )
         };
-        if expected.is_none() {
+        // Without a length there is nothing to resume against; with all the
+        // bytes in, the failure is the SDK's integrity check.
+        if expected.is_none_or(|total| received >= total) {
             let _ = chunks.send(Err(broke_off(cause))).await;
             return;
         }
@@ -811,6 +813,27 @@ impl Failure {
         }
     }
 
+    /// The server's answer in a few words: code, message, status.
+    fn detail(&self) -> String {
+        match self {
+            Failure::Service {
+                status,
+                code,
+                message,
+                ..
+            } => match (code.is_empty(), message.is_empty()) {
+                (true, true) => format!("HTTP {status}"),
+                (true, false) => format!("HTTP {status}: {message}"),
+                (false, true) => format!("{code} (HTTP {status})"),
+                (false, false) => format!("{code}: {message}"),
+            },
+            Failure::NoCredentials(cause)
+            | Failure::Unreachable(cause)
+            | Failure::Timeout(cause)
+            | Failure::Other(cause) => cause.clone(),
+        }
+    }
+
     fn bucket_region(&self) -> Option<&str> {
         match self {
             Failure::Service {
@@ -873,15 +896,10 @@ fn list_error(failure: &Failure, url: &S3Url, prefix: &str, endpoint: &Endpoint)
         Failure::Service {
             status,
             code,
-            message,
             region,
             ..
         } => {
-            let detail = match (code.is_empty(), message.is_empty()) {
-                (true, _) => format!("HTTP {status}"),
-                (false, true) => code.clone(),
-                (false, false) => format!("{code}: {message}"),
-            };
+            let detail = failure.detail();
             match (code.as_str(), *status) {
                 ("NoSuchBucket", _) | (_, 404) => format!(
                     "bucket {bucket:?} does not exist at {endpoint}{endpoint_hint}; check the \
@@ -938,11 +956,7 @@ fn open_error(failure: &Failure) -> OpenError {
             storage_class,
             ..
         } => {
-            let detail = if message.is_empty() {
-                format!("{code} (HTTP {status})")
-            } else {
-                format!("{code}: {message}")
-            };
+            let detail = failure.detail();
             let kms =
                 code.starts_with("KMS.") || message.contains("kms:") || message.contains("KMS");
             match code.as_str() {
@@ -960,7 +974,7 @@ fn open_error(failure: &Failure) -> OpenError {
                     "KMS denied decrypting the object ({detail}); the credentials need \
                      kms:Decrypt on the key that encrypts it"
                 ),
-                "AccessDenied" => format!(
+                "AccessDenied" | "" if *status == 403 => format!(
                     "access denied ({detail}); the credentials need s3:GetObject on this object"
                 ),
                 "InvalidRequest" if message.contains("Server Side Encryption") => format!(

@@ -34,7 +34,10 @@ fn credentials(report: &Value) -> BTreeMap<String, Value> {
                 .iter()
                 .map(|f| (f.to_string(), c[f].clone()))
                 .collect();
-            (c["access_key_id"].as_str().expect("key").to_owned(), Value::Object(picked))
+            (
+                c["access_key_id"].as_str().expect("key").to_owned(),
+                Value::Object(picked),
+            )
         })
         .collect()
 }
@@ -45,8 +48,14 @@ fn sample_incident_matches_ground_truth_and_golden_csv() {
     let csv = env.path("timeline.csv");
     let report = env.path("report.json");
     let out = env.trace(&[
-        "--key", SEED, "fixtures/incident", "-o", csv.to_str().unwrap(), "--report",
-        report.to_str().unwrap(), "-q",
+        "--key",
+        SEED,
+        "fixtures/incident",
+        "-o",
+        csv.to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+        "-q",
     ]);
     assert_eq!(code(&out), 0, "{}", show(&out));
     let report = json(&report);
@@ -56,7 +65,13 @@ fn sample_incident_matches_ground_truth_and_golden_csv() {
         expected()["duplicates_dropped"]
     );
     assert_eq!(report["inputs"]["skipped"], Value::Array(vec![]));
-    assert_eq!(report["inputs"]["skipped_by_design"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        report["inputs"]["skipped_by_design"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     let timeline = read(&csv);
     golden("incident.csv", &timeline);
 
@@ -67,7 +82,11 @@ fn sample_incident_matches_ground_truth_and_golden_csv() {
         .map(|r| r.unwrap().iter().map(str::to_owned).collect())
         .collect();
     let ids = |relation: &str| {
-        let mut ids: Vec<String> = rows.iter().filter(|r| r[2] == relation).map(|r| r[1].clone()).collect();
+        let mut ids: Vec<String> = rows
+            .iter()
+            .filter(|r| r[2] == relation)
+            .map(|r| r[1].clone())
+            .collect();
         ids.sort();
         ids
     };
@@ -86,7 +105,10 @@ fn sample_incident_matches_ground_truth_and_golden_csv() {
         .map(|v| v.as_str().unwrap().to_owned())
         .collect();
     assert_eq!(ids("copy"), copies);
-    assert_eq!(ids("action").len() as u64, expected()["lineage_action_rows"].as_u64().unwrap());
+    assert_eq!(
+        ids("action").len() as u64,
+        expected()["lineage_action_rows"].as_u64().unwrap()
+    );
 }
 
 #[test]
@@ -96,14 +118,30 @@ fn output_is_identical_for_any_thread_count() {
     for j in ["1", "2", "4"] {
         for ext in ["csv", "jsonl"] {
             let path = env.path(&format!("t{j}.{ext}"));
-            let out = env.trace(&["-j", j, "--key", SEED, "fixtures/incident", "-o", path.to_str().unwrap(), "-q"]);
+            let out = env.trace(&[
+                "-j",
+                j,
+                "--key",
+                SEED,
+                "fixtures/incident",
+                "-o",
+                path.to_str().unwrap(),
+                "-q",
+            ]);
             assert_eq!(code(&out), 0, "{}", show(&out));
             outputs.push((ext, std::fs::read(&path).unwrap()));
         }
     }
     for ext in ["csv", "jsonl"] {
-        let of: Vec<_> = outputs.iter().filter(|(e, _)| *e == ext).map(|(_, b)| b).collect();
-        assert!(of.windows(2).all(|w| w[0] == w[1]), "{ext} differs between thread counts");
+        let of: Vec<_> = outputs
+            .iter()
+            .filter(|(e, _)| *e == ext)
+            .map(|(_, b)| b)
+            .collect();
+        assert!(
+            of.windows(2).all(|w| w[0] == w[1]),
+            "{ext} differs between thread counts"
+        );
     }
 }
 
@@ -121,7 +159,13 @@ fn no_session_token_reaches_any_output() {
         let path = env.path(&format!("t.{ext}"));
         let report = env.path(&format!("r-{ext}.json"));
         let out = env.trace(&[
-            "--key", SEED, "fixtures/incident", "-o", path.to_str().unwrap(), "--report", report.to_str().unwrap(),
+            "--key",
+            SEED,
+            "fixtures/incident",
+            "-o",
+            path.to_str().unwrap(),
+            "--report",
+            report.to_str().unwrap(),
         ]);
         assert_eq!(code(&out), 0, "{}", show(&out));
         let mut all = std::fs::read(&path).unwrap();
@@ -139,10 +183,22 @@ fn no_session_token_reaches_any_output() {
 fn jsonl_keeps_values_and_nests_json() {
     let env = TestEnv::new();
     let path = env.path("t.jsonl");
-    let out = env.trace(&["--key", SEED, "fixtures/incident", "-o", path.to_str().unwrap(), "-q"]);
+    let out = env.trace(&[
+        "--key",
+        SEED,
+        "fixtures/incident",
+        "-o",
+        path.to_str().unwrap(),
+        "-q",
+    ]);
     assert_eq!(code(&out), 0, "{}", show(&out));
-    let rows: Vec<Value> = read(&path).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    let hyperlink = rows.iter().find(|r| r["user_agent"] == "=HYPERLINK(\"http://x\",\"y\")");
+    let rows: Vec<Value> = read(&path)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let hyperlink = rows
+        .iter()
+        .find(|r| r["user_agent"] == "=HYPERLINK(\"http://x\",\"y\")");
     assert!(hyperlink.is_some(), "the formula is kept verbatim in JSONL");
     assert!(rows.iter().any(|r| r["request_parameters"].is_object()));
     let keys: Vec<&String> = rows[0].as_object().unwrap().keys().collect();
@@ -153,13 +209,23 @@ fn jsonl_keeps_values_and_nests_json() {
 fn csv_neutralises_formulas() {
     let env = TestEnv::new();
     let path = env.path("t.csv");
-    let out = env.trace(&["--key", SEED, "fixtures/incident", "-o", path.to_str().unwrap(), "-q"]);
+    let out = env.trace(&[
+        "--key",
+        SEED,
+        "fixtures/incident",
+        "-o",
+        path.to_str().unwrap(),
+        "-q",
+    ]);
     assert_eq!(code(&out), 0, "{}", show(&out));
     let mut reader = ::csv::Reader::from_path(&path).unwrap();
     for record in reader.records() {
         for cell in record.unwrap().iter() {
             assert!(
-                !matches!(cell.as_bytes().first(), Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')),
+                !matches!(
+                    cell.as_bytes().first(),
+                    Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
+                ),
                 "unneutralised cell {cell:?}"
             );
         }
@@ -186,24 +252,56 @@ fn parquet_reads_back_with_the_csv_rows() {
     let pq = env.path("t.parquet");
     let csv = env.path("t.csv");
     for p in [&pq, &csv] {
-        let out = env.trace(&["--key", SEED, "fixtures/incident", "-o", p.to_str().unwrap(), "-q"]);
+        let out = env.trace(&[
+            "--key",
+            SEED,
+            "fixtures/incident",
+            "-o",
+            p.to_str().unwrap(),
+            "-q",
+        ]);
         assert_eq!(code(&out), 0, "{}", show(&out));
     }
-    let df = ParquetReader::new(std::fs::File::open(&pq).unwrap()).finish().unwrap();
-    let rows: Vec<::csv::StringRecord> = ::csv::Reader::from_path(&csv).unwrap().records().map(|r| r.unwrap()).collect();
+    let df = ParquetReader::new(std::fs::File::open(&pq).unwrap())
+        .finish()
+        .unwrap();
+    let rows: Vec<::csv::StringRecord> = ::csv::Reader::from_path(&csv)
+        .unwrap()
+        .records()
+        .map(|r| r.unwrap())
+        .collect();
     assert_eq!(df.height(), rows.len());
-    let names: Vec<String> = df.get_column_names().iter().map(|s| s.to_string()).collect();
-    let header: Vec<String> = ::csv::Reader::from_path(&csv).unwrap().headers().unwrap().iter().map(str::to_owned).collect();
+    let names: Vec<String> = df
+        .get_column_names()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let header: Vec<String> = ::csv::Reader::from_path(&csv)
+        .unwrap()
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_owned)
+        .collect();
     assert_eq!(names, header);
     let time = df.column("event_time").unwrap().dtype();
-    assert!(matches!(time, DataType::Datetime(TimeUnit::Milliseconds, Some(_))), "{time:?}");
+    assert!(
+        matches!(time, DataType::Datetime(TimeUnit::Milliseconds, Some(_))),
+        "{time:?}"
+    );
     assert_eq!(df.column("depth").unwrap().dtype(), &DataType::UInt32);
-    assert_eq!(df.column("after_deactivation").unwrap().dtype(), &DataType::Boolean);
+    assert_eq!(
+        df.column("after_deactivation").unwrap().dtype(),
+        &DataType::Boolean
+    );
     let ids = df.column("event_id").unwrap().str().unwrap();
     let after = df.column("after_deactivation").unwrap().bool().unwrap();
     for (i, row) in rows.iter().enumerate() {
         assert_eq!(ids.get(i), Some(&row[1]));
-        assert_eq!(after.get(i).map(|b| b.to_string()).as_deref(), Some(&row[18]));
+        assert_eq!(
+            after.get(i).map(|b| b.to_string()).as_deref(),
+            Some(&row[18])
+        );
     }
 }
 
@@ -212,8 +310,12 @@ fn stratus_federation_chain() {
     let env = TestEnv::new();
     let report = env.path("r.json");
     let out = env.trace(&[
-        "--key", "AKIA6V1GNZTT65XQH36M", "fixtures/stratus/aws.persistence.sts-federation-token.json",
-        "--report", report.to_str().unwrap(), "-q",
+        "--key",
+        "AKIA6V1GNZTT65XQH36M",
+        "fixtures/stratus/aws.persistence.sts-federation-token.json",
+        "--report",
+        report.to_str().unwrap(),
+        "-q",
     ]);
     assert_eq!(code(&out), 0, "{}", show(&out));
     let creds = credentials(&json(&report));
@@ -228,16 +330,43 @@ fn stratus_federation_chain() {
 fn stratus_assume_role_chains() {
     // (file, seed, used session, its action count): see fixtures/stratus/PROVENANCE.txt.
     let cases = [
-        ("aws.credential-access.ec2-get-password-data.json", "AKIAWOGXN38MFN92ING5", "ASIANQQHHS551LWULIWD", 30),
-        ("aws.discovery.ec2-download-user-data.json", "AKIAMJ2320ZAXACWCPJI", "ASIA4URVX2JM5MT0ZGK8", 15),
-        ("aws.execution.ec2-launch-unusual-instances.json", "AKIAR7ISFR69YWROPYAN", "ASIA9F6MXE9HSYOXYQOS", 1),
-        ("aws.defense-evasion.organizations-leave.json", "AKIADVISM0T50G52IF0D", "ASIA36EV31F1RB3OA8IG", 1),
+        (
+            "aws.credential-access.ec2-get-password-data.json",
+            "AKIAWOGXN38MFN92ING5",
+            "ASIANQQHHS551LWULIWD",
+            30,
+        ),
+        (
+            "aws.discovery.ec2-download-user-data.json",
+            "AKIAMJ2320ZAXACWCPJI",
+            "ASIA4URVX2JM5MT0ZGK8",
+            15,
+        ),
+        (
+            "aws.execution.ec2-launch-unusual-instances.json",
+            "AKIAR7ISFR69YWROPYAN",
+            "ASIA9F6MXE9HSYOXYQOS",
+            1,
+        ),
+        (
+            "aws.defense-evasion.organizations-leave.json",
+            "AKIADVISM0T50G52IF0D",
+            "ASIA36EV31F1RB3OA8IG",
+            1,
+        ),
     ];
     for (file, seed, session, actions) in cases {
         let env = TestEnv::new();
         let report = env.path("r.json");
         let path = format!("fixtures/stratus/{file}");
-        let out = env.trace(&["--key", seed, &path, "--report", report.to_str().unwrap(), "-q"]);
+        let out = env.trace(&[
+            "--key",
+            seed,
+            &path,
+            "--report",
+            report.to_str().unwrap(),
+            "-q",
+        ]);
         assert_eq!(code(&out), 0, "{file}: {}", show(&out));
         let creds = credentials(&json(&report));
         let s = &creds[session];
@@ -251,7 +380,14 @@ fn stratus_assume_role_chains() {
 fn damaged_inputs_exit_3_and_are_reported() {
     let env = TestEnv::new();
     let report = env.path("r.json");
-    let out = env.trace(&["--key", SEED, "fixtures/broken", "--report", report.to_str().unwrap(), "-q"]);
+    let out = env.trace(&[
+        "--key",
+        SEED,
+        "fixtures/broken",
+        "--report",
+        report.to_str().unwrap(),
+        "-q",
+    ]);
     assert_eq!(code(&out), 3, "{}", show(&out));
     let report = json(&report);
     let named = |list: &str| -> Vec<String> {
@@ -259,22 +395,46 @@ fn damaged_inputs_exit_3_and_are_reported() {
             .as_array()
             .unwrap()
             .iter()
-            .map(|e| format!("{} {}", e["source"].as_str().unwrap(), e["reason"].as_str().unwrap()))
+            .map(|e| {
+                format!(
+                    "{} {}",
+                    e["source"].as_str().unwrap(),
+                    e["reason"].as_str().unwrap()
+                )
+            })
             .collect()
     };
     let skipped = named("skipped");
     let partial = named("partial");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    for name in ["corrupt-deflate.json.gz", "empty.json.gz", "empty.json", "not-cloudtrail.json"] {
-        assert!(skipped.iter().any(|s| s.contains(name)), "{name} not skipped: {skipped:?}");
+    for name in [
+        "corrupt-deflate.json.gz",
+        "empty.json.gz",
+        "empty.json",
+        "not-cloudtrail.json",
+    ] {
+        assert!(
+            skipped.iter().any(|s| s.contains(name)),
+            "{name} not skipped: {skipped:?}"
+        );
         assert!(stderr.contains(name), "{name} not on stderr");
     }
-    for name in ["truncated.json.gz", "invalid-json-midway.json", "bad-crc.json.gz"] {
-        assert!(partial.iter().any(|s| s.contains(name)), "{name} not partial: {partial:?}");
+    for name in [
+        "truncated.json.gz",
+        "invalid-json-midway.json",
+        "bad-crc.json.gz",
+    ] {
+        assert!(
+            partial.iter().any(|s| s.contains(name)),
+            "{name} not partial: {partial:?}"
+        );
     }
     // Recognised by content: a plain JSON file with a .gz name is read in full.
     for name in ["good.json.gz", "concatenated.json.gz", "not-gzip.json.gz"] {
-        assert!(!skipped.iter().chain(&partial).any(|s| s.contains(name)), "{name} reported");
+        assert!(
+            !skipped.iter().chain(&partial).any(|s| s.contains(name)),
+            "{name} reported"
+        );
     }
     // Records before the damage are kept.
     let seed = &credentials(&report)[SEED];
@@ -286,10 +446,24 @@ fn refuses_to_overwrite_without_force() {
     let env = TestEnv::new();
     let path = env.path("t.csv");
     std::fs::write(&path, "keep me").unwrap();
-    let out = env.trace(&["--key", SEED, "fixtures/incident", "-o", path.to_str().unwrap()]);
+    let out = env.trace(&[
+        "--key",
+        SEED,
+        "fixtures/incident",
+        "-o",
+        path.to_str().unwrap(),
+    ]);
     assert_eq!(code(&out), 1, "{}", show(&out));
     assert_eq!(read(&path), "keep me");
-    let out = env.trace(&["--key", SEED, "fixtures/incident", "-o", path.to_str().unwrap(), "--force", "-q"]);
+    let out = env.trace(&[
+        "--key",
+        SEED,
+        "fixtures/incident",
+        "-o",
+        path.to_str().unwrap(),
+        "--force",
+        "-q",
+    ]);
     assert_eq!(code(&out), 0, "{}", show(&out));
     assert!(read(&path).starts_with("event_time,"));
 }
@@ -297,10 +471,19 @@ fn refuses_to_overwrite_without_force() {
 #[test]
 fn usage_and_fatal_errors() {
     let env = TestEnv::new();
-    assert_eq!(code(&env.trace(&["--key", "akia-lowercase", "fixtures/incident"])), 2);
+    assert_eq!(
+        code(&env.trace(&["--key", "akia-lowercase", "fixtures/incident"])),
+        2
+    );
     assert_eq!(code(&env.trace(&["fixtures/incident"])), 2);
-    assert_eq!(code(&env.trace(&["--key", SEED, "fixtures/incident", "-o", "x.txt"])), 2);
-    assert_eq!(code(&env.trace(&["--key", SEED, "--since", "yesterday", "fixtures/incident"])), 2);
+    assert_eq!(
+        code(&env.trace(&["--key", SEED, "fixtures/incident", "-o", "x.txt"])),
+        2
+    );
+    assert_eq!(
+        code(&env.trace(&["--key", SEED, "--since", "yesterday", "fixtures/incident"])),
+        2
+    );
     let out = env.trace(&["--key", SEED, "fixtures/does-not-exist"]);
     assert_eq!(code(&out), 1, "{}", show(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("does-not-exist"));
@@ -321,8 +504,16 @@ fn seed_window_bounds_seed_activity_but_follows_minted_credentials() {
     let env = TestEnv::new();
     let report = env.path("r.json");
     let out = env.trace(&[
-        "--key", SEED, "--since", "2025-12-08", "--until", "2025-12-08T14:30:00Z", "fixtures/incident",
-        "--report", report.to_str().unwrap(), "-q",
+        "--key",
+        SEED,
+        "--since",
+        "2025-12-08",
+        "--until",
+        "2025-12-08T14:30:00Z",
+        "fixtures/incident",
+        "--report",
+        report.to_str().unwrap(),
+        "-q",
     ]);
     assert_eq!(code(&out), 0, "{}", show(&out));
     let got = credentials(&json(&report));

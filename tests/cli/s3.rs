@@ -1,0 +1,592 @@
+//! `keytrail trace` on `s3://` sources, against a real S3 server on 127.0.0.1.
+//!
+//! The server is moto's (`pip install 'moto[server]'`), started by
+//! `tests/moto_server.py` on a free port, one per test: the tests count the
+//! requests it logs, and one of them switches IAM enforcement on, so they
+//! must not share it. [`Moto`] kills the server when dropped, which also
+//! happens when a test panics; should the test process die without
+//! unwinding, the launcher's parent-death signal stops the server.
+//! Buckets are seeded with boto3 by `tests/s3_seed.py`.
+//!
+//! Every `keytrail` run has a deadline, so a hang fails the test instead of
+//! stalling the suite.
+
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::Value;
+
+use crate::support::{TestEnv, code, json, read, root, show};
+
+const SEED: &str = "AKIAEXAMPLESEED00001";
+
+/// How long one `keytrail` run may take before it counts as a hang.
+const RUN_LIMIT: Duration = Duration::from_secs(90);
+
+/// The Python that has moto and boto3.
+fn python() -> String {
+    std::env::var("KEYTRAIL_PYTHON").unwrap_or_else(|_| "python3".to_owned())
+}
+
+/// A moto S3 server, stopped when dropped.
+struct Moto {
+    child: Child,
+    endpoint: String,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Moto {
+    fn start() -> Moto {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("moto.log");
+        let child = Command::new(python())
+            .arg(root().join("tests/moto_server.py"))
+            .arg(std::process::id().to_string())
+            .args(["-H", "127.0.0.1", "-p", "0"])
+            .stdin(Stdio::null())
+            .stdout(File::create(dir.path().join("moto.out")).unwrap())
+            .stderr(File::create(&log).unwrap())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", python()));
+        // From here on the guard owns the process, whatever happens.
+        let mut moto = Moto {
+            child,
+            endpoint: String::new(),
+            log,
+            _dir: dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let text = std::fs::read_to_string(&moto.log).unwrap_or_default();
+            if let Some(at) = text.find("Running on http://127.0.0.1:") {
+                let rest = &text[at + "Running on ".len()..];
+                let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+                moto.endpoint = rest[..end].to_owned();
+                return moto;
+            }
+            if let Ok(Some(status)) = moto.child.try_wait() {
+                panic!(
+                    "moto's server exited ({status}); install it with pip install 'moto[server]'\n{text}"
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "moto did not start within 60 s:\n{text}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Runs `s3_seed.py ENDPOINT ARGS…` and returns its stdout.
+    fn seed(&self, args: &[&str]) -> String {
+        let mut cmd = Command::new(python());
+        cmd.arg(root().join("tests/s3_seed.py"))
+            .arg(&self.endpoint)
+            .args(args);
+        for (k, v) in aws_env() {
+            cmd.env(k, v);
+        }
+        let out = cmd.stdin(Stdio::null()).output().unwrap();
+        assert!(
+            out.status.success(),
+            "s3_seed.py {args:?} failed:\n{}",
+            show(&out)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// The requests the server has answered so far, as `(method, target)`
+    /// with the target as logged (query values decoded).
+    fn requests(&self) -> Vec<(String, String)> {
+        read(&self.log)
+            .lines()
+            .filter_map(|line| {
+                let quoted = line.split('"').nth(1)?;
+                let mut parts = quoted.split(' ');
+                Some((parts.next()?.to_owned(), parts.next()?.to_owned()))
+            })
+            .collect()
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The seeding credentials: moto accepts any until IAM is switched on.
+fn aws_env() -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_ACCESS_KEY_ID", "testing".into()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+        ("AWS_REGION", "us-east-1".into()),
+        ("AWS_EC2_METADATA_DISABLED", "true".into()),
+    ]
+}
+
+/// Runs `keytrail trace ARGS…` with only `vars` in its environment (plus a
+/// scratch `HOME`, so the machine's `~/.aws` plays no part), killing it after
+/// [`RUN_LIMIT`].
+fn trace(env: &TestEnv, args: &[&str], vars: &[(&str, String)]) -> Output {
+    let stdout = env.path("stdout");
+    let stderr = env.path("stderr");
+    let mut cmd = env.keytrail();
+    cmd.arg("trace")
+        .args(args)
+        .env_clear()
+        .env("HOME", env.path("home"))
+        .stdin(Stdio::null())
+        .stdout(File::create(&stdout).unwrap())
+        .stderr(File::create(&stderr).unwrap());
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > RUN_LIMIT {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "keytrail {args:?} hung for {RUN_LIMIT:?}:\n{}",
+                read(&stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: std::fs::read(&stdout).unwrap(),
+        stderr: std::fs::read(&stderr).unwrap(),
+    }
+}
+
+/// `keytrail trace --key SEED [EXTRA…] SOURCES… -o CSV --report JSON -q`,
+/// which must exit with `expect`; returns the CSV and the report.
+fn traced(
+    env: &TestEnv,
+    name: &str,
+    extra: &[&str],
+    expect: i32,
+    vars: &[(&str, String)],
+) -> (String, Value) {
+    let csv = env.path(&format!("{name}.csv"));
+    let report = env.path(&format!("{name}.json"));
+    let mut args = vec!["--key", SEED, "-q"];
+    args.extend_from_slice(extra);
+    args.extend([
+        "-o",
+        csv.to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    let out = trace(env, &args, vars);
+    assert_eq!(code(&out), expect, "{name}: {}", show(&out));
+    (read(&csv), json(&report))
+}
+
+/// The timeline's rows without the `source_file` column, and that column.
+fn split_source_file(csv: &str) -> (Vec<Vec<String>>, Vec<String>) {
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    let at = headers
+        .iter()
+        .position(|h| h == "source_file")
+        .expect("source_file column");
+    let mut rows = vec![
+        headers
+            .iter()
+            .filter(|h| *h != "source_file")
+            .map(str::to_owned)
+            .collect(),
+    ];
+    let mut sources = Vec::new();
+    for record in reader.records() {
+        let record = record.unwrap();
+        sources.push(record[at].to_owned());
+        rows.push(
+            record
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != at)
+                .map(|(_, f)| f.to_owned())
+                .collect(),
+        );
+    }
+    (rows, sources)
+}
+
+fn with_endpoint(moto: &Moto) -> Vec<(&'static str, String)> {
+    let mut vars = aws_env();
+    vars.push(("AWS_ENDPOINT_URL", moto.endpoint.clone()));
+    vars
+}
+
+fn incident() -> PathBuf {
+    root().join("fixtures/incident")
+}
+
+fn path_str(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn s3_timeline_equals_the_local_one_apart_from_source_file() {
+    let moto = Moto::start();
+    let logs = incident().join("AWSLogs");
+    moto.seed(&["upload", "trail-plain", path_str(&logs), "AWSLogs/"]);
+    // An organization trail under a bucket prefix: PREFIX/AWSLogs/o-ORG/ACCOUNT/…
+    moto.seed(&[
+        "upload",
+        "trail-org",
+        path_str(&logs),
+        "org/AWSLogs/o-exampleorg/",
+    ]);
+    let env = TestEnv::new();
+    let vars = aws_env();
+
+    let (local, local_report) = traced(&env, "local", &["fixtures/incident"], 0, &vars);
+    let (local_rows, _) = split_source_file(&local);
+    assert!(
+        local_rows.len() > 10,
+        "the fixture should give a real timeline:\n{local}"
+    );
+
+    let endpoint = moto.endpoint.as_str();
+    let runs: [(&str, &[&str], &str); 3] = [
+        (
+            "plain",
+            &["--endpoint-url", endpoint, "s3://trail-plain"],
+            "s3://trail-plain/AWSLogs/",
+        ),
+        (
+            "org",
+            &["--endpoint-url", endpoint, "s3://trail-org/org"],
+            "s3://trail-org/org/AWSLogs/o-exampleorg/",
+        ),
+        // Mixed sources: one account on disk, the other in the bucket.
+        (
+            "mixed",
+            &[
+                "--endpoint-url",
+                endpoint,
+                "fixtures/incident/AWSLogs/222222222222",
+                "s3://trail-org/org/AWSLogs/o-exampleorg/111111111111/",
+            ],
+            "",
+        ),
+    ];
+    for (name, args, prefix) in runs {
+        let (csv, report) = traced(&env, name, args, 0, &vars);
+        let (rows, sources) = split_source_file(&csv);
+        assert!(
+            rows == local_rows,
+            "{name}: the S3 timeline differs from the local one:\n{csv}\n--- local\n{local}"
+        );
+        assert!(
+            sources.iter().all(|s| s.starts_with(prefix)),
+            "{name}: source_file should be the object's URL: {sources:?}"
+        );
+        assert_eq!(report["credentials"], local_report["credentials"], "{name}");
+        assert_eq!(report["inputs"]["skipped"], Value::Array(vec![]), "{name}");
+    }
+}
+
+/// Days of the delivery layout named in a request target, if any.
+fn day_of(target: &str) -> Option<NaiveDate> {
+    let parts: Vec<&str> = target.split(['/', '?', '&', '=']).collect();
+    parts.windows(3).find_map(|w| {
+        if w[0].len() == 4 && w[1].len() == 2 && w[2].len() == 2 {
+            NaiveDate::from_ymd_opt(w[0].parse().ok()?, w[1].parse().ok()?, w[2].parse().ok()?)
+        } else {
+            None
+        }
+    })
+}
+
+/// The listings (`ListObjectsV2`) and object GETs among `requests`.
+fn lists_and_gets(requests: &[(String, String)]) -> (Vec<&str>, Vec<&str>) {
+    let gets = |list: bool| {
+        requests
+            .iter()
+            .filter(|(m, t)| m == "GET" && t.contains("list-type=2") == list)
+            .map(|(_, t)| t.as_str())
+            .collect()
+    };
+    (gets(true), gets(false))
+}
+
+#[test]
+fn a_time_window_limits_what_is_listed_and_fetched() {
+    let moto = Moto::start();
+    moto.seed(&[
+        "upload",
+        "trail",
+        path_str(&incident().join("AWSLogs")),
+        "AWSLogs/",
+    ]);
+    // Decoys far outside the window, in day folders of their own.
+    let sample = incident()
+        .join("AWSLogs/111111111111/CloudTrail/us-east-1/2025/12/08")
+        .read_dir()
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    for day in ["2025/11/30", "2025/12/20"] {
+        let key = format!("AWSLogs/111111111111/CloudTrail/us-east-1/{day}/decoy.json.gz");
+        moto.seed(&["put", "trail", &key, path_str(&sample)]);
+    }
+    let env = TestEnv::new();
+    let vars = with_endpoint(&moto);
+
+    // Control: without a window every day is read, decoys included, so the
+    // request log does show out-of-window fetches when they happen.
+    let before = moto.requests().len();
+    traced(&env, "all", &["s3://trail"], 0, &vars);
+    let all = moto.requests()[before..].to_vec();
+    let (_, gets) = lists_and_gets(&all);
+    assert!(
+        gets.iter().any(|t| t.contains("/2025/12/20/decoy")),
+        "{gets:?}"
+    );
+    assert!(gets.iter().any(|t| t.contains("/2025/12/06/")), "{gets:?}");
+
+    // Windowed: created keys are not followed, so every followed credential
+    // has an end and the days needed are bounded on both sides.
+    let before = moto.requests().len();
+    let (_, report) = traced(
+        &env,
+        "window",
+        &[
+            "--since",
+            "2025-12-08T10:00:00Z",
+            "--until",
+            "2025-12-08T18:00:00Z",
+            "--no-follow-created-keys",
+            "s3://trail",
+        ],
+        0,
+        &vars,
+    );
+    let windowed = moto.requests()[before..].to_vec();
+
+    // The window: from the first day of --since to the last end of any
+    // followed credential (or --until), plus the default 6 h delivery margin.
+    let mut end: DateTime<Utc> = "2025-12-08T18:00:00Z".parse().unwrap();
+    for c in report["credentials"].as_array().unwrap() {
+        let bound = c["expires_at"].as_str().or(c["deactivated_at"].as_str());
+        let bound: DateTime<Utc> = bound
+            .expect("every followed credential ends")
+            .parse()
+            .unwrap();
+        end = end.max(bound);
+    }
+    let first = NaiveDate::from_ymd_opt(2025, 12, 8).unwrap();
+    let last = (end + chrono::Duration::hours(6)).date_naive();
+    let inside = |d: NaiveDate| first <= d && d <= last;
+
+    let (lists, gets) = lists_and_gets(&windowed);
+    let listed_days: BTreeSet<NaiveDate> = lists.iter().filter_map(|t| day_of(t)).collect();
+    let fetched_days: BTreeSet<NaiveDate> = gets.iter().filter_map(|t| day_of(t)).collect();
+    assert!(
+        listed_days.iter().all(|d| inside(*d)),
+        "listed days {listed_days:?} outside {first}..={last}"
+    );
+    assert!(
+        fetched_days.iter().all(|d| inside(*d)),
+        "fetched days {fetched_days:?} outside {first}..={last}"
+    );
+    assert!(
+        fetched_days.contains(&first),
+        "the window's own day must be read: {gets:?}"
+    );
+    // Flat listings only ever cover a single day folder, never the bucket or
+    // an account or region.
+    for t in &lists {
+        if !t.contains("delimiter=") {
+            assert!(day_of(t).is_some(), "flat listing above day level: {t}");
+        }
+    }
+    // Fewer objects than the full read.
+    assert!(gets.len() < lists_and_gets(&all).1.len());
+}
+
+#[test]
+fn unreadable_objects_are_skipped_and_reported() {
+    let moto = Moto::start();
+    let day = "AWSLogs/111111111111/CloudTrail/us-east-1/2025/12/08/";
+    moto.seed(&["upload", "trail", path_str(&incident().join(day)), day]);
+    let sample = incident()
+        .join(day)
+        .read_dir()
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let cold = format!("{day}111111111111_CloudTrail_us-east-1_20251208T2355Z_cold.json.gz");
+    let secret = format!("{day}111111111111_CloudTrail_us-east-1_20251208T2356Z_secret.json.gz");
+    moto.seed(&["put", "trail", &cold, path_str(&sample), "GLACIER"]);
+    moto.seed(&["put", "trail", &secret, path_str(&sample)]);
+    // The credentials keytrail gets may list the bucket and read every
+    // object except `secret`: an IAM user whose policy denies s3:GetObject on
+    // that one key. moto enforces identity policies once IAM is switched on
+    // (which `deny-key` does last), answering AccessDenied like S3 would.
+    // This is the real mechanism, not a simulation of it; a bucket policy
+    // would be the other common one, but moto does not enforce those.
+    let keys: Value = serde_json::from_str(&moto.seed(&["deny-key", "trail", &secret])).unwrap();
+    let mut vars = with_endpoint(&moto);
+    vars.retain(|(k, _)| !k.starts_with("AWS_ACCESS_KEY_ID") && !k.starts_with("AWS_SECRET"));
+    vars.push((
+        "AWS_ACCESS_KEY_ID",
+        keys["access_key_id"].as_str().unwrap().to_owned(),
+    ));
+    vars.push((
+        "AWS_SECRET_ACCESS_KEY",
+        keys["secret_access_key"].as_str().unwrap().to_owned(),
+    ));
+
+    let env = TestEnv::new();
+    let (csv, report) = traced(&env, "partial", &[&format!("s3://trail/{day}")], 3, &vars);
+    assert!(
+        csv.lines().count() > 1,
+        "readable objects still give a timeline:\n{csv}"
+    );
+    let skipped = report["inputs"]["skipped"].as_array().unwrap();
+    let reason = |key: &str| {
+        let url = format!("s3://trail/{key}");
+        skipped
+            .iter()
+            .find(|s| s["source"] == url.as_str())
+            .and_then(|s| s["reason"].as_str())
+            .unwrap_or_else(|| panic!("{url} not in skipped: {skipped:?}"))
+            .to_owned()
+    };
+    let r = reason(&cold);
+    assert!(
+        r.contains("archived in storage class GLACIER; restore it first"),
+        "{r}"
+    );
+    let r = reason(&secret);
+    assert!(
+        r.contains("access denied") && r.contains("s3:GetObject"),
+        "{r}"
+    );
+    assert_eq!(skipped.len(), 2, "{skipped:?}");
+    assert!(report["inputs"]["files_read"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn a_missing_bucket_is_fatal_with_a_clear_message() {
+    let moto = Moto::start();
+    let env = TestEnv::new();
+    let out = trace(
+        &env,
+        &["--key", SEED, "-q", "s3://no-such-bucket"],
+        &with_endpoint(&moto),
+    );
+    assert_eq!(code(&out), 1, "{}", show(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("bucket \"no-such-bucket\" does not exist"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_wrong_endpoint_is_fatal_and_fast() {
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap()
+    };
+    let endpoint = format!("http://{closed}");
+    let env = TestEnv::new();
+    let started = Instant::now();
+    let out = trace(
+        &env,
+        &[
+            "--key",
+            SEED,
+            "-q",
+            "--endpoint-url",
+            &endpoint,
+            "s3://trail",
+        ],
+        &aws_env(),
+    );
+    assert_eq!(code(&out), 1, "{}", show(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("cannot reach the S3 endpoint {endpoint}")),
+        "{stderr}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn missing_credentials_are_fatal_and_say_how_to_provide_them() {
+    let env = TestEnv::new();
+    let vars = [
+        ("AWS_REGION", "us-east-1".to_owned()),
+        ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+        ("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9".to_owned()),
+    ];
+    let out = trace(&env, &["--key", SEED, "-q", "s3://trail"], &vars);
+    assert_eq!(code(&out), 1, "{}", show(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for hint in [
+        "no AWS credentials",
+        "--profile",
+        "AWS_ACCESS_KEY_ID",
+        "--no-sign-request",
+    ] {
+        assert!(stderr.contains(hint), "{hint:?} missing from: {stderr}");
+    }
+}
+
+#[test]
+fn anonymous_requests_and_the_endpoint_variable_work() {
+    let moto = Moto::start();
+    let day = "AWSLogs/111111111111/CloudTrail/us-east-1/2025/12/08/";
+    moto.seed(&[
+        "upload",
+        "public-trail",
+        path_str(&incident().join(day)),
+        day,
+        "public-read",
+    ]);
+    let env = TestEnv::new();
+    // No credentials at all: --no-sign-request must not look for any.
+    let vars = [
+        ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+        ("AWS_ENDPOINT_URL_S3", moto.endpoint.clone()),
+    ];
+    let (csv, report) = traced(
+        &env,
+        "anon",
+        &["--no-sign-request", "s3://public-trail"],
+        0,
+        &vars,
+    );
+    assert!(csv.lines().count() > 1, "{csv}");
+    assert!(report["inputs"]["files_read"].as_u64().unwrap() > 0);
+    assert!(moto.requests().iter().any(|(m, _)| m == "GET"));
+}
