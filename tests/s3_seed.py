@@ -5,7 +5,8 @@ Usage: s3_seed.py ENDPOINT COMMAND ARGS...
 
 Commands:
   bucket BUCKET                       create a bucket
-  upload BUCKET SRC_DIR DEST_PREFIX   upload every file below SRC_DIR to
+  upload BUCKET SRC_DIR DEST_PREFIX [ACL]
+                                      upload every file below SRC_DIR to
                                       DEST_PREFIX + its relative path
   put BUCKET KEY FILE [STORAGE_CLASS] upload one file
   deny-key BUCKET KEY                 create an IAM user that may list the
@@ -42,7 +43,7 @@ def make_bucket(s3, bucket: str) -> None:
         pass
 
 
-def upload(s3, bucket: str, src: str, prefix: str) -> None:
+def upload(s3, bucket: str, src: str, prefix: str, acl: str | None = None) -> None:
     make_bucket(s3, bucket)
     jobs = []
     for root, _dirs, files in os.walk(src):
@@ -54,7 +55,8 @@ def upload(s3, bucket: str, src: str, prefix: str) -> None:
     def put(job):
         path, key = job
         with open(path, "rb") as f:
-            s3.put_object(Bucket=bucket, Key=key, Body=f.read())
+            extra = {"ACL": acl} if acl else {}
+            s3.put_object(Bucket=bucket, Key=key, Body=f.read(), **extra)
 
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(put, jobs))

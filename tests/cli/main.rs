@@ -3,5 +3,6 @@
 mod hostile;
 mod properties;
 mod respond;
+mod s3;
 mod support;
 mod trace;
