@@ -65,6 +65,26 @@ pub struct Credential {
     pub deactivated_at: Option<Timestamp>,
 }
 
+impl Credential {
+    /// A seed key, before anything is known about it.
+    pub fn seed(key: AccessKeyId) -> Credential {
+        Credential {
+            key,
+            kind: CredentialKind::Seed,
+            parent: None,
+            depth: 0,
+            minted_by: None,
+            issued_at: None,
+            expires_at: None,
+            principal_arn: None,
+            role_arn: None,
+            user_name: None,
+            account_id: None,
+            deactivated_at: None,
+        }
+    }
+}
+
 /// The whole lineage, keyed and ordered by key id.
 #[derive(Clone, Debug, Default)]
 pub struct Lineage {
@@ -145,23 +165,9 @@ pub fn trace(events: &[Event], params: &TraceParams) -> Lineage {
         seed_window: Some(params.seed_window),
     };
     for seed in &params.seeds {
-        lineage.credentials.insert(
-            seed.clone(),
-            Credential {
-                key: seed.clone(),
-                kind: CredentialKind::Seed,
-                parent: None,
-                depth: 0,
-                minted_by: None,
-                issued_at: None,
-                expires_at: None,
-                principal_arn: None,
-                role_arn: None,
-                user_name: None,
-                account_id: None,
-                deactivated_at: None,
-            },
-        );
+        lineage
+            .credentials
+            .insert(seed.clone(), Credential::seed(seed.clone()));
     }
     let mut frontier: Vec<AccessKeyId> = params.seeds.iter().cloned().collect();
     let mut depth = 0;

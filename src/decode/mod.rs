@@ -22,10 +22,24 @@ use split::{Piece, SplitError, split};
 /// The largest single record accepted (CloudTrail's own limit is far lower).
 pub const MAX_RECORD: usize = 64 * 1024 * 1024;
 
-/// Buffers reused across files by one worker.
-#[derive(Default)]
+/// Buffers reused across files by one worker: allocating them per file
+/// costs page faults on every file.
 pub struct Scratch {
     split: Vec<u8>,
+    compressed: Vec<u8>,
+    inflated: Vec<u8>,
+    inflater: libdeflater::Decompressor,
+}
+
+impl Default for Scratch {
+    fn default() -> Scratch {
+        Scratch {
+            split: Vec::new(),
+            compressed: Vec::new(),
+            inflated: Vec::new(),
+            inflater: libdeflater::Decompressor::new(),
+        }
+    }
 }
 
 /// Where decoded events go, and which records are worth parsing.
@@ -94,10 +108,81 @@ pub fn decode(
         };
     }
     let gzip = head.starts_with(&[0x1f, 0x8b]);
-    if gzip {
-        read_stream(MultiGzDecoder::new(reader), true, origin, sink, scratch)
+    if !gzip {
+        return read_stream(reader, false, origin, sink, scratch);
+    }
+    // Small files (nearly all CloudTrail files) are read whole and inflated
+    // in one call, which is markedly faster than streaming; anything large,
+    // multi-member or damaged is streamed from the bytes already read.
+    let mut compressed = std::mem::take(&mut scratch.compressed);
+    compressed.clear();
+    let limit = WHOLE_FILE_LIMIT as u64;
+    if let Err(e) = reader.by_ref().take(limit + 1).read_to_end(&mut compressed) {
+        // Keep every record before the break, then report the break itself.
+        let rest = io::Cursor::new(&compressed[..]).chain(Failing(Some(e)));
+        let d = read_stream(
+            MultiGzDecoder::new(io::BufReader::new(rest)),
+            true,
+            origin,
+            sink,
+            scratch,
+        );
+        scratch.compressed = compressed;
+        return d;
+    }
+    let decoded = if compressed.len() as u64 <= limit && inflate_whole(&compressed, scratch) {
+        let inflated = std::mem::take(&mut scratch.inflated);
+        let d = read_stream(&inflated[..], true, origin, sink, scratch);
+        scratch.inflated = inflated;
+        d
     } else {
-        read_stream(reader, false, origin, sink, scratch)
+        let rest = io::Cursor::new(&compressed[..]).chain(reader);
+        read_stream(
+            MultiGzDecoder::new(io::BufReader::new(rest)),
+            true,
+            origin,
+            sink,
+            scratch,
+        )
+    };
+    scratch.compressed = compressed;
+    decoded
+}
+
+/// A reader that fails with the error a body broke off with.
+struct Failing(Option<io::Error>);
+
+impl Read for Failing {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        Err(self
+            .0
+            .take()
+            .unwrap_or_else(|| io::Error::other("read failed")))
+    }
+}
+
+/// Compressed files up to this size are inflated whole.
+const WHOLE_FILE_LIMIT: usize = 16 * 1024 * 1024;
+/// ... and only when they inflate to at most this much.
+const WHOLE_INFLATED_LIMIT: usize = 128 * 1024 * 1024;
+
+/// Inflates a single-member gzip file into `scratch.inflated` with
+/// libdeflate. Returns `false` (and the caller streams instead) when the file
+/// is damaged, too large, or has more than one member: the trailer's size and
+/// CRC must describe exactly the bytes inflated.
+fn inflate_whole(gz: &[u8], scratch: &mut Scratch) -> bool {
+    let Some(trailer) = gz.len().checked_sub(8).map(|at| &gz[at..]) else {
+        return false;
+    };
+    let crc = u32::from_le_bytes([trailer[0], trailer[1], trailer[2], trailer[3]]);
+    let size = u32::from_le_bytes([trailer[4], trailer[5], trailer[6], trailer[7]]) as usize;
+    if size > WHOLE_INFLATED_LIMIT {
+        return false;
+    }
+    scratch.inflated.resize(size, 0);
+    match scratch.inflater.gzip_decompress(gz, &mut scratch.inflated) {
+        Ok(n) if n == size => libdeflater::crc32(&scratch.inflated) == crc,
+        _ => false,
     }
 }
 
@@ -337,6 +422,39 @@ mod tests {
         assert_eq!(d.bad_records.len(), 2);
         assert_eq!(d.bad_records[0].index, 1);
         assert_eq!(d.status, Status::Complete);
+    }
+
+    #[test]
+    fn a_body_that_breaks_off_keeps_what_came_before() {
+        let z = gz(records(300).as_bytes());
+        let body = io::Cursor::new(z[..z.len() / 2].to_vec())
+            .chain(Failing(Some(io::Error::other("connection reset"))));
+        let mut sink = Collect(true, Vec::new());
+        let d = decode(body, &Arc::from("t"), &mut sink, &mut Scratch::default());
+        assert!(sink.1.len() > 10);
+        assert!(
+            matches!(&d.status, Status::Partial(r) if r.contains("connection reset")),
+            "{:?}",
+            d.status
+        );
+    }
+
+    #[test]
+    fn whole_file_and_streaming_agree() {
+        // A large file goes through the streaming path, a small one whole.
+        let doc = records(50);
+        let small = run(&gz(doc.as_bytes()));
+        let mut scratch = Scratch::default();
+        let mut sink = Collect(true, Vec::new());
+        let streamed = read_stream(
+            MultiGzDecoder::new(&gz(doc.as_bytes())[..]),
+            true,
+            &Arc::from("t"),
+            &mut sink,
+            &mut scratch,
+        );
+        assert_eq!(small.events, sink.1);
+        assert_eq!(small.records, streamed.records);
     }
 
     #[test]

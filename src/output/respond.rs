@@ -831,18 +831,10 @@ mod tests {
 
     fn cred(k: &str, kind: CredentialKind, parent: Option<&str>) -> Credential {
         Credential {
-            key: key(k),
             kind,
             parent: parent.map(key),
             depth: u32::from(parent.is_some()),
-            minted_by: None,
-            issued_at: None,
-            expires_at: None,
-            principal_arn: None,
-            role_arn: None,
-            user_name: None,
-            account_id: None,
-            deactivated_at: None,
+            ..Credential::seed(key(k))
         }
     }
 

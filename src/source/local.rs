@@ -7,7 +7,6 @@
 //! opened read-only.
 
 use std::fs::{self, File};
-use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
 use super::{Bodies, Body, Entry, ListError, Listing, OpenError, PassedOver, Store};
@@ -167,7 +166,7 @@ impl Store for LocalStore {
     fn open_all<'a>(&'a self, rels: Vec<String>) -> Bodies<'a> {
         Box::new(rels.into_iter().map(move |rel| {
             File::open(self.path(&rel))
-                .map(|f| Box::new(BufReader::with_capacity(64 * 1024, f)) as Body)
+                .map(|f| Box::new(f) as Body)
                 .map_err(|e| OpenError(io_reason(&e)))
         }))
     }
