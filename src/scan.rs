@@ -100,6 +100,7 @@ pub struct Outcome {
 struct Matcher {
     ac: AhoCorasick,
     keys: Vec<(AccessKeyId, Span)>,
+    seeds: BTreeSet<AccessKeyId>,
 }
 
 impl Matcher {
@@ -114,7 +115,11 @@ impl Matcher {
         #[allow(clippy::expect_used)]
         let ac = AhoCorasick::new(keys.iter().map(|(k, _)| k.as_str()))
             .expect("key ids fit in an automaton");
-        Matcher { ac, keys }
+        Matcher {
+            ac,
+            keys,
+            seeds: watch.seeds().clone(),
+        }
     }
 }
 
@@ -127,7 +132,6 @@ struct FileState {
     input: Input,
     searched: BTreeSet<AccessKeyId>,
     read: bool,
-    reported: bool,
 }
 
 struct FileResult {
@@ -158,9 +162,10 @@ pub fn run(config: &Config, progress: &Progress) -> Result<Outcome> {
         .into_iter()
         .map(FileState::new)
         .collect();
+    let watch = Watch::new(&config.trace);
     let shared = RwLock::new(Shared {
-        matcher: Arc::new(Matcher::new(&Watch::new(&config.trace))),
-        watch: Watch::new(&config.trace),
+        matcher: Arc::new(Matcher::new(&watch)),
+        watch,
     });
     let mut events = Vec::new();
     let done = AtomicU64::new(0);
@@ -233,19 +238,37 @@ pub fn run(config: &Config, progress: &Progress) -> Result<Outcome> {
                     reason,
                 }));
             events.extend(r.events);
-            if !file.reported {
-                file.reported = true;
-                let issue = |reason| InputIssue {
-                    source: source.clone(),
-                    reason,
-                };
-                match r.status {
-                    Status::Complete => {}
-                    Status::Partial(reason) => stats.partial.push(issue(reason)),
-                    Status::Failed(reason) => stats.skipped.push(issue(reason)),
-                    Status::NotEvents(reason) => stats.skipped_by_design.push(issue(reason)),
-                }
+            // Every read reports its damage: a re-read that fails (an
+            // expired token, an object gone) loses events as surely as a
+            // first read. The lists are deduplicated below.
+            let issue = |reason| InputIssue {
+                source: source.clone(),
+                reason,
+            };
+            match r.status {
+                Status::Complete => {}
+                Status::Partial(reason) => stats.partial.push(issue(reason)),
+                Status::Failed(reason) => stats.skipped.push(issue(reason)),
+                Status::NotEvents(reason) => stats.skipped_by_design.push(issue(reason)),
             }
+        }
+        // A minting record collected before its actor was watched taught
+        // the watch list nothing; replay the minting events to a fixpoint so
+        // what is searched for does not depend on how workers interleaved.
+        let mut guard = shared.write().unwrap_or_else(PoisonError::into_inner);
+        let mut learned = false;
+        loop {
+            let mut grew = false;
+            for e in events.iter().filter(|e| e.minted.is_some()) {
+                grew |= guard.watch.observe(e).is_some();
+            }
+            learned |= grew;
+            if !grew {
+                break;
+            }
+        }
+        if learned {
+            guard.matcher = Arc::new(Matcher::new(&guard.watch));
         }
     }
     progress.finish();
@@ -257,6 +280,7 @@ pub fn run(config: &Config, progress: &Progress) -> Result<Outcome> {
         &mut stats.skipped_by_design,
     ] {
         list.sort_by(|a, b| (&a.source, &a.reason).cmp(&(&b.source, &b.reason)));
+        list.dedup();
     }
     stats
         .bad_records
@@ -279,12 +303,9 @@ impl FileState {
             input,
             searched: BTreeSet::new(),
             read: false,
-            reported: false,
         }
     }
-}
 
-impl FileState {
     /// Whether a key relevant to this file has not been searched for in it.
     /// The worker recomputes the exact set with the newest watch list.
     fn has_pending(&self, windows: &[(AccessKeyId, Span)]) -> bool {
@@ -421,9 +442,14 @@ struct FileSink<'a> {
 
 impl FileSink<'_> {
     /// Takes in keys the watch list gained that can appear in this file.
+    ///
+    /// Seeds are looked for in every file read, whatever their window: the
+    /// defender's `UpdateAccessKey`/`DeleteAccessKey` usually comes after
+    /// `--until`, and the deactivation time decides `after_deactivation`.
     fn refresh(&mut self) {
         for (k, w) in &self.matcher.keys {
-            if w.overlaps(&self.span) && !self.before.contains(k) {
+            let relevant = w.overlaps(&self.span) || self.matcher.seeds.contains(k);
+            if relevant && !self.before.contains(k) {
                 self.live.insert(k.clone());
             }
         }

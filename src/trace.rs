@@ -113,19 +113,14 @@ impl Lineage {
 
     /// The earliest deactivation of `key` or any of its ancestors.
     pub fn effective_deactivation(&self, key: &AccessKeyId) -> Option<Timestamp> {
-        let mut at: Option<Timestamp> = None;
-        let mut next = self.credentials.get(key);
-        // Depth strictly decreases along parents, so this ends.
-        while let Some(c) = next {
-            if let Some(d) = c.deactivated_at {
-                at = Some(at.map_or(d, |a| a.min(d)));
-            }
-            next = c.parent.as_ref().and_then(|p| self.credentials.get(p));
-        }
-        at
+        self.ancestry(key)
+            .iter()
+            .filter_map(|c| c.deactivated_at)
+            .min()
     }
 
-    /// The chain from `key` up to its seed, `key` first.
+    /// The chain from `key` up to its seed, `key` first. Depth strictly
+    /// decreases along parents, so the walk ends.
     pub fn ancestry(&self, key: &AccessKeyId) -> Vec<&Credential> {
         let mut chain = Vec::new();
         let mut next = self.credentials.get(key);
@@ -300,6 +295,11 @@ impl Watch {
             params: params.clone(),
             windows,
         }
+    }
+
+    /// The seed keys.
+    pub fn seeds(&self) -> &BTreeSet<AccessKeyId> {
+        &self.params.seeds
     }
 
     /// Every watched key and its window.

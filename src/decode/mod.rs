@@ -16,7 +16,7 @@ use flate2::bufread::MultiGzDecoder;
 use memchr::memmem;
 
 use crate::event::Event;
-use record::{RecordError, parse_record};
+use record::parse_record;
 use split::{Piece, SplitError, split};
 
 /// The largest single record accepted (CloudTrail's own limit is far lower).
@@ -134,6 +134,10 @@ pub fn decode(
         let inflated = std::mem::take(&mut scratch.inflated);
         let d = read_stream(&inflated[..], true, origin, sink, scratch);
         scratch.inflated = inflated;
+        // Keep a typical file's worth of buffer, not the largest one seen.
+        if scratch.inflated.capacity() > KEEP_INFLATED {
+            scratch.inflated = Vec::new();
+        }
         d
     } else {
         let rest = io::Cursor::new(&compressed[..]).chain(reader);
@@ -161,10 +165,13 @@ impl Read for Failing {
     }
 }
 
+/// Inflate buffers larger than this are released after use.
+const KEEP_INFLATED: usize = 8 * 1024 * 1024;
+
 /// Compressed files up to this size are inflated whole.
 const WHOLE_FILE_LIMIT: usize = 16 * 1024 * 1024;
 /// ... and only when they inflate to at most this much.
-const WHOLE_INFLATED_LIMIT: usize = 128 * 1024 * 1024;
+const WHOLE_INFLATED_LIMIT: usize = 64 * 1024 * 1024;
 
 /// Inflates a single-member gzip file into `scratch.inflated` with
 /// libdeflate. Returns `false` (and the caller streams instead) when the file
@@ -176,7 +183,8 @@ fn inflate_whole(gz: &[u8], scratch: &mut Scratch) -> bool {
     };
     let crc = u32::from_le_bytes([trailer[0], trailer[1], trailer[2], trailer[3]]);
     let size = u32::from_le_bytes([trailer[4], trailer[5], trailer[6], trailer[7]]) as usize;
-    if size > WHOLE_INFLATED_LIMIT {
+    // The trailer is input: never trust it past deflate's maximum ratio.
+    if size > WHOLE_INFLATED_LIMIT || size > gz.len().saturating_mul(1032) {
         return false;
     }
     scratch.inflated.resize(size, 0);
@@ -220,10 +228,7 @@ fn read_stream(
             Ok(event) => sink.event(event),
             Err(e) => out.bad_records.push(BadRecord {
                 index: i,
-                reason: match e {
-                    RecordError::Json(e) => format!("invalid JSON: {e}"),
-                    e @ RecordError::Incomplete(_) => e.to_string(),
-                },
+                reason: e.to_string(),
             }),
         }
     });

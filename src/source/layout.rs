@@ -170,10 +170,14 @@ impl RegionRoot {
         margin: Duration,
     ) -> Result<Expansion, ListError> {
         let mut out = Expansion::default();
-        let first = window.start.date();
+        let first = window.start.minus(STAMP_SLACK).date();
         let last = window.end.plus(margin).date();
         let days: Vec<NaiveDate> = match (first, last) {
-            (Some(first), Some(last)) => first.iter_days().take_while(|d| *d <= last).collect(),
+            // Name the day folders directly, unless a crafted far-future
+            // expiry would make that millions of listings.
+            (Some(first), Some(last)) if (last - first).num_days() <= MAX_NAMED_DAYS => {
+                first.iter_days().take_while(|d| *d <= last).collect()
+            }
             _ => self
                 .available_days(store, &mut out.passed_over)?
                 .iter()
@@ -303,6 +307,10 @@ pub fn span_of(path: &str, margin: Duration) -> Span {
     })();
     date.map_or(Span::ALL, |d| file_span(d, rest[4], margin))
 }
+
+/// Longest window whose day folders are listed by name rather than found
+/// by listing the region.
+const MAX_NAMED_DAYS: i64 = 400;
 
 /// Slack after a file's delivery stamp, in case a writer stamps the start of
 /// its batch rather than the delivery.

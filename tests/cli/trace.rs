@@ -526,3 +526,30 @@ fn seed_window_bounds_seed_activity_but_follows_minted_credentials() {
         }
     }
 }
+
+#[test]
+fn seed_deactivation_after_until_is_still_found() {
+    // The defender's UpdateAccessKey (16:30) lies outside the seed window and
+    // its file's span, but that file is read for the live sessions.
+    let env = TestEnv::new();
+    let report = env.path("r.json");
+    let out = env.trace(&[
+        "--key",
+        SEED,
+        "--since",
+        "2025-12-08",
+        "--until",
+        "2025-12-08T14:30:00Z",
+        "--delivery-margin",
+        "1h",
+        "fixtures/incident",
+        "--report",
+        report.to_str().unwrap(),
+        "-q",
+    ]);
+    assert_eq!(code(&out), 0, "{}", show(&out));
+    let got = credentials(&json(&report));
+    assert_eq!(got[SEED]["deactivated_at"], "2025-12-08T16:30:00Z");
+    let all = credentials(&expected());
+    assert_eq!(got["ASIAEXAMPLESESS00001"], all["ASIAEXAMPLESESS00001"]);
+}
