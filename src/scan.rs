@@ -132,6 +132,7 @@ struct FileState {
     input: Input,
     searched: BTreeSet<AccessKeyId>,
     read: bool,
+    keys: Option<Box<KeyFilter>>,
 }
 
 struct FileResult {
@@ -142,6 +143,8 @@ struct FileResult {
     events: Vec<Event>,
     bad: Vec<(u64, String)>,
     status: Status,
+    /// The key ids in the file's `accessKeyId` fields, when it was read whole.
+    keys: Option<Box<KeyFilter>>,
 }
 
 /// Runs the whole trace: list, scan to a fixpoint, dedupe, trace, order.
@@ -229,6 +232,7 @@ pub fn run(config: &Config, progress: &Progress) -> Result<Outcome> {
             }
             file.read = true;
             file.searched.extend(r.searched);
+            file.keys = r.keys;
             let source = file.input.name.to_string();
             stats
                 .bad_records
@@ -303,15 +307,24 @@ impl FileState {
             input,
             searched: BTreeSet::new(),
             read: false,
+            keys: None,
         }
     }
 
     /// Whether a key relevant to this file has not been searched for in it.
     /// The worker recomputes the exact set with the newest watch list.
+    ///
+    /// A file read whole is re-read only for keys its `accessKeyId` fields may
+    /// hold: every appearance that makes an event part of the lineage (the
+    /// caller's key, a minted key, a key acted on) is such a field. This is
+    /// what keeps a late-discovered long-lived key from re-reading every file
+    /// after it.
     fn has_pending(&self, windows: &[(AccessKeyId, Span)]) -> bool {
-        windows
-            .iter()
-            .any(|(k, w)| w.overlaps(&self.input.span) && !self.searched.contains(k))
+        windows.iter().any(|(k, w)| {
+            w.overlaps(&self.input.span)
+                && !self.searched.contains(k)
+                && self.keys.as_ref().is_none_or(|f| f.may_contain(k.as_str()))
+        })
     }
 }
 
@@ -381,6 +394,7 @@ fn scan_file(
         searched: BTreeSet::new(),
         live: BTreeSet::new(),
         events: Vec::new(),
+        keys: Box::default(),
     };
     sink.refresh();
     sink.searched = sink.live.clone();
@@ -392,6 +406,7 @@ fn scan_file(
         events: Vec::new(),
         bad: Vec::new(),
         status: Status::Complete,
+        keys: None,
     };
     if sink.searched.is_empty() {
         return result;
@@ -419,6 +434,9 @@ fn scan_file(
         .into_iter()
         .map(|b| (b.index, b.reason))
         .collect();
+    if decoded.status == Status::Complete {
+        result.keys = Some(sink.keys);
+    }
     result.status = decoded.status;
     result
 }
@@ -438,6 +456,7 @@ struct FileSink<'a> {
     /// learned were not checked for them; a later pass re-reads for them.
     live: BTreeSet<AccessKeyId>,
     events: Vec<Event>,
+    keys: Box<KeyFilter>,
 }
 
 impl FileSink<'_> {
@@ -460,6 +479,7 @@ impl decode::Sink for FileSink<'_> {
     // A record is parsed when it mentions a key this read looks for, and no
     // key an earlier read of this file was for (that read collected it).
     fn wants(&mut self, record: &[u8]) -> bool {
+        self.keys.add_from(record);
         // Almost every record mentions no key: answer that with the fast scan.
         if !self.matcher.ac.is_match(record) {
             return false;
@@ -563,4 +583,86 @@ fn open_sources(config: &Config) -> Result<(Vec<Box<dyn Store>>, Catalog)> {
         }
     }
     Ok((stores, catalog))
+}
+
+/// A Bloom filter of the key ids in one file's `accessKeyId` fields
+/// (whatever their case, escaping or spacing, so LookupEvents strings and
+/// pretty-printed exports count too). 256 bytes per file whatever its size,
+/// so memory stays flat as archives grow; a false positive only costs a
+/// re-read.
+#[derive(Default)]
+struct KeyFilter {
+    bits: [u64; 32],
+}
+
+impl KeyFilter {
+    const FIELD: &[u8] = b"ccessKeyId";
+
+    /// Adds every key id that follows an `accessKeyId` field name in `record`.
+    fn add_from(&mut self, record: &[u8]) {
+        for at in memchr::memmem::find_iter(record, Self::FIELD) {
+            let rest = &record[at + Self::FIELD.len()..];
+            let start = rest
+                .iter()
+                .take(8)
+                .position(|b| !matches!(b, b'"' | b'\\' | b':' | b' ' | b'\t' | b'\n' | b'\r'))
+                .unwrap_or(0);
+            let rest = &rest[start..];
+            let len = rest
+                .iter()
+                .take(AccessKeyId::MAX_LEN + 1)
+                .take_while(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+                .count();
+            if len >= AccessKeyId::MIN_LEN {
+                self.insert(&rest[..len]);
+            }
+        }
+    }
+
+    fn positions(key: &[u8]) -> [usize; 3] {
+        // FNV-1a, split into two hashes for double hashing.
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for &b in key {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        let (a, b) = (h as u32 as usize, (h >> 32) as usize | 1);
+        [a, a.wrapping_add(b), a.wrapping_add(b.wrapping_mul(2))].map(|x| x % 2048)
+    }
+
+    fn insert(&mut self, key: &[u8]) {
+        for p in Self::positions(key) {
+            self.bits[p / 64] |= 1 << (p % 64);
+        }
+    }
+
+    fn may_contain(&self, key: &str) -> bool {
+        Self::positions(key.as_bytes())
+            .iter()
+            .all(|&p| self.bits[p / 64] & (1 << (p % 64)) != 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::KeyFilter;
+
+    #[test]
+    fn key_filter_finds_keys_in_every_spelling() {
+        let mut f = KeyFilter::default();
+        f.add_from(br#"{"userIdentity":{"accessKeyId":"AKIAEXAMPLESEED00001"}}"#);
+        f.add_from(br#"{"AccessKeyId": "ASIAEXAMPLESESS00001"}"#);
+        f.add_from(br#"{"CloudTrailEvent":"{\"accessKeyId\":\"ASIAEXAMPLEROLE00001\"}"}"#);
+        f.add_from(br#"{"accessKeyId":"short"}"#);
+        for k in [
+            "AKIAEXAMPLESEED00001",
+            "ASIAEXAMPLESESS00001",
+            "ASIAEXAMPLEROLE00001",
+        ] {
+            assert!(f.may_contain(k), "{k}");
+        }
+        let misses = (0..1000)
+            .filter(|i| f.may_contain(&format!("AKIAEXAMPLENONE{i:05}")))
+            .count();
+        assert!(misses < 5, "{misses} false positives");
+    }
 }
