@@ -67,7 +67,7 @@ trap 'rm -rf "$tmp"' EXIT
 FILES=$tmp/files
 find "$CORPUS/AWSLogs" -path '*/CloudTrail/*' -name '*.json.gz' -print0 | sort -z >"$FILES"
 nfiles=$(tr -cd '\0' <"$FILES" | wc -c)
-gz_mb=$(xargs -0 du -cb <"$FILES" | tail -1 | awk '{printf "%.0f", $1 / 1e6}')
+gz_mb=$(du -cb --files0-from="$FILES" | tail -1 | awk '{printf "%.0f", $1 / 1e6}')
 export BIN KEY CORPUS FILES tmp
 
 # One function per tool; each writes what it found to $tmp/out.TOOL.
