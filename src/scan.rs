@@ -29,7 +29,7 @@ use crate::output::progress::Progress;
 use crate::source::layout::Catalog;
 use crate::source::local::LocalStore;
 use crate::source::s3::S3Store;
-use crate::source::{Body, Input, OpenError, PassedOver, Span, Store};
+use crate::source::{Body, Entry, Input, OpenError, PassedOver, Span, Store};
 use crate::timeline::{Timeline, dedupe};
 use crate::trace::{Lineage, Watch, trace};
 
@@ -559,13 +559,9 @@ fn open_sources(config: &Config) -> Result<(Vec<Box<dyn Store>>, Catalog)> {
                 match file {
                     Some(rel) => {
                         let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-                        catalog.free.push(Input {
-                            store: idx,
-                            name: Arc::from(store.display(&rel)),
-                            rel,
-                            size,
-                            span: Span::ALL,
-                        });
+                        catalog
+                            .free
+                            .push(Input::new(idx, &store, Entry { rel, size }, Span::ALL));
                     }
                     None => catalog
                         .discover(&store, idx, "", config.delivery_margin)

@@ -120,13 +120,7 @@ pub fn decode(
     if let Err(e) = reader.by_ref().take(limit + 1).read_to_end(&mut compressed) {
         // Keep every record before the break, then report the break itself.
         let rest = io::Cursor::new(&compressed[..]).chain(Failing(Some(e)));
-        let d = read_stream(
-            MultiGzDecoder::new(io::BufReader::new(rest)),
-            true,
-            origin,
-            sink,
-            scratch,
-        );
+        let d = stream_gzip(rest, origin, sink, scratch);
         scratch.compressed = compressed;
         return d;
     }
@@ -141,16 +135,27 @@ pub fn decode(
         d
     } else {
         let rest = io::Cursor::new(&compressed[..]).chain(reader);
-        read_stream(
-            MultiGzDecoder::new(io::BufReader::new(rest)),
-            true,
-            origin,
-            sink,
-            scratch,
-        )
+        stream_gzip(rest, origin, sink, scratch)
     };
     scratch.compressed = compressed;
     decoded
+}
+
+/// Inflates `gz` as a stream of gzip members: the path for large,
+/// multi-member, damaged and broken-off files.
+fn stream_gzip(
+    gz: impl Read,
+    origin: &Arc<str>,
+    sink: &mut dyn Sink,
+    scratch: &mut Scratch,
+) -> Decoded {
+    read_stream(
+        MultiGzDecoder::new(BufReader::new(gz)),
+        true,
+        origin,
+        sink,
+        scratch,
+    )
 }
 
 /// A reader that fails with the error a body broke off with.
@@ -451,9 +456,8 @@ mod tests {
         let small = run(&gz(doc.as_bytes()));
         let mut scratch = Scratch::default();
         let mut sink = Collect(true, Vec::new());
-        let streamed = read_stream(
-            MultiGzDecoder::new(&gz(doc.as_bytes())[..]),
-            true,
+        let streamed = stream_gzip(
+            &gz(doc.as_bytes())[..],
             &Arc::from("t"),
             &mut sink,
             &mut scratch,

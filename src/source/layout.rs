@@ -13,7 +13,6 @@
 //! <https://docs.aws.amazon.com/awscloudtrail/latest/userguide/get-and-view-cloudtrail-log-files.html>
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{Datelike, NaiveDate};
@@ -150,12 +149,9 @@ impl Catalog {
         files: Vec<super::Entry>,
         margin: Duration,
     ) {
-        self.free.extend(files.into_iter().map(|e| Input {
-            store: store_idx,
-            span: span_of(&e.rel, margin),
-            name: Arc::from(store.display(&e.rel)),
-            rel: e.rel,
-            size: e.size,
+        self.free.extend(files.into_iter().map(|e| {
+            let span = span_of(&e.rel, margin);
+            Input::new(store_idx, store, e, span)
         }));
     }
 }
@@ -198,12 +194,9 @@ impl RegionRoot {
             );
             let listing = store.list_all(&dir)?;
             out.passed_over.extend(listing.passed_over);
-            out.inputs.extend(listing.files.into_iter().map(|e| Input {
-                store: self.store,
-                span: file_span(day, &e.rel, margin),
-                name: Arc::from(store.display(&e.rel)),
-                rel: e.rel,
-                size: e.size,
+            out.inputs.extend(listing.files.into_iter().map(|e| {
+                let span = file_span(day, &e.rel, margin);
+                Input::new(self.store, store, e, span)
             }));
         }
         Ok(out)

@@ -105,6 +105,19 @@ pub struct Input {
     pub span: Span,
 }
 
+impl Input {
+    /// The input for a listed entry of store `store_idx`.
+    pub fn new(store_idx: usize, store: &dyn Store, entry: Entry, span: Span) -> Input {
+        Input {
+            store: store_idx,
+            name: Arc::from(store.display(&entry.rel)),
+            rel: entry.rel,
+            size: entry.size,
+            span,
+        }
+    }
+}
+
 /// The event times a file can hold. Files outside the delivery layout can
 /// hold anything.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
