@@ -173,12 +173,10 @@ pub fn run(config: &Config, progress: &Progress) -> Result<Outcome> {
     let mut events = Vec::new();
     let done = AtomicU64::new(0);
     loop {
-        let windows: Vec<(AccessKeyId, Span)> = read(&shared)
-            .watch
-            .windows()
-            .iter()
-            .map(|(k, w)| (k.clone(), *w))
-            .collect();
+        // The matcher is rebuilt with every change to the watch list, so its
+        // keys are the watch list's windows.
+        let matcher = Arc::clone(&read(&shared).matcher);
+        let windows = &matcher.keys;
         let hull = windows.iter().fold(None::<Span>, |h, (_, w)| {
             Some(h.map_or(*w, |h| Span {
                 start: h.start.min(w.start),
@@ -198,7 +196,7 @@ pub fn run(config: &Config, progress: &Progress) -> Result<Outcome> {
             }
         }
         let mut work: Vec<usize> = (0..files.len())
-            .filter(|&i| files[i].has_pending(&windows))
+            .filter(|&i| files[i].has_pending(windows))
             .collect();
         if work.is_empty() {
             break;
