@@ -36,6 +36,14 @@ impl AccessKeyId {
     }
 }
 
+/// Lets sets and maps of ids be searched with text found in a record. Equal
+/// ids are equal text, so this agrees with `Eq` and `Hash`.
+impl std::borrow::Borrow<str> for AccessKeyId {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
 impl std::str::FromStr for AccessKeyId {
     type Err = String;
 

@@ -9,9 +9,10 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
+use memchr::memmem;
 use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -104,6 +105,37 @@ struct RawAddendum<'a> {
     reason: Option<Cow<'a, str>>,
     #[serde(rename = "originalEventID", borrow)]
     original_event_id: Option<Cow<'a, str>>,
+}
+
+/// The key ids in a record's `accessKeyId` fields, found without parsing it,
+/// whatever their case, escaping or spacing (LookupEvents' `CloudTrailEvent`
+/// strings and pretty-printed exports count too).
+///
+/// Every way an event joins the lineage goes through one of these fields:
+/// the caller's key (`userIdentity`), a minted key (`credentials`,
+/// `accessKey` in `responseElements`) and a key acted on
+/// (`requestParameters`). So these ids are all the scan needs to decide
+/// whether a record is worth parsing, and what a file may hold.
+pub fn key_fields(record: &[u8]) -> impl Iterator<Item = &[u8]> {
+    static FIELD: LazyLock<memmem::Finder<'static>> =
+        LazyLock::new(|| memmem::Finder::new(b"ccessKeyId"));
+    FIELD.find_iter(record).filter_map(|at| {
+        let rest = &record[at + FIELD.needle().len()..];
+        // Past the quote, colon and spacing; escaped quotes in strings.
+        let start = rest
+            .iter()
+            .take(8)
+            .position(|b| !matches!(b, b'"' | b'\\' | b':' | b' ' | b'\t' | b'\n' | b'\r'))?;
+        let rest = &rest[start..];
+        let len = rest
+            .iter()
+            .take(AccessKeyId::MAX_LEN + 1)
+            .take_while(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+            .count();
+        (AccessKeyId::MIN_LEN..=AccessKeyId::MAX_LEN)
+            .contains(&len)
+            .then(|| &rest[..len])
+    })
 }
 
 /// Parses one record. `origin` names the file or object it came from.
@@ -308,6 +340,33 @@ mod tests {
 
     fn parse(json: &str) -> Result<Event, RecordError> {
         parse_record(json.as_bytes(), &Arc::from("test"))
+    }
+
+    #[test]
+    fn key_fields_in_every_spelling() {
+        let keys = |r: &str| -> Vec<String> {
+            key_fields(r.as_bytes())
+                .map(|k| String::from_utf8_lossy(k).into_owned())
+                .collect()
+        };
+        assert_eq!(
+            keys(r#"{"userIdentity":{"accessKeyId":"AKIAEXAMPLESEED00001"},"x":"AKIAEXAMPLENOTAFIELD"}"#),
+            ["AKIAEXAMPLESEED00001"]
+        );
+        assert_eq!(
+            keys(r#"{"AccessKeyId" : "ASIAEXAMPLESESS00001"}"#),
+            ["ASIAEXAMPLESESS00001"]
+        );
+        assert_eq!(
+            keys(r#"{"CloudTrailEvent":"{\"accessKeyId\":\"ASIAEXAMPLEROLE00001\"}"}"#),
+            ["ASIAEXAMPLEROLE00001"]
+        );
+        // Too short, too long, lower case, empty, null: not key ids.
+        let long = "A".repeat(AccessKeyId::MAX_LEN + 1);
+        for odd in ["SHORT", &long, "akiaexampleseed00001", "", "null"] {
+            assert!(keys(&format!(r#"{{"accessKeyId":"{odd}"}}"#)).is_empty(), "{odd}");
+        }
+        assert!(keys(r#"{"accessKeyId":null}"#).is_empty());
     }
 
     #[test]

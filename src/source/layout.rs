@@ -89,7 +89,7 @@ impl Catalog {
             // Already inside a region: small enough to list in full.
             let listing = store.list_all(dir)?;
             self.passed_over.extend(listing.passed_over);
-            self.add_files(store, store_idx, listing.files, margin);
+            self.add_files(store_idx, listing.files, margin);
             return Ok(());
         }
         let mut stack = vec![(dir.to_owned(), position)];
@@ -97,7 +97,7 @@ impl Catalog {
             if let Position::CloudTrail(account) = &position {
                 let listing = store.list_dir(&dir)?;
                 self.passed_over.extend(listing.passed_over);
-                self.add_files(store, store_idx, listing.files, margin);
+                self.add_files(store_idx, listing.files, margin);
                 for sub in listing.dirs {
                     self.regions.push(RegionRoot {
                         store: store_idx,
@@ -112,7 +112,7 @@ impl Catalog {
             }
             let listing = store.list_dir(&dir)?;
             self.passed_over.extend(listing.passed_over);
-            self.add_files(store, store_idx, listing.files, margin);
+            self.add_files(store_idx, listing.files, margin);
             for sub in listing.dirs.into_iter().rev() {
                 let name = last_component(&sub);
                 let child = match (&position, name) {
@@ -144,15 +144,12 @@ impl Catalog {
 
     fn add_files(
         &mut self,
-        store: &dyn Store,
         store_idx: usize,
         files: Vec<super::Entry>,
         margin: Duration,
     ) {
-        self.free.extend(files.into_iter().map(|e| {
-            let span = span_of(&e.rel, margin);
-            Input::new(store_idx, store, e, span)
-        }));
+        self.free
+            .extend(Input::from_entries(store_idx, files, |rel| span_of(rel, margin)));
     }
 }
 
@@ -194,9 +191,8 @@ impl RegionRoot {
             );
             let listing = store.list_all(&dir)?;
             out.passed_over.extend(listing.passed_over);
-            out.inputs.extend(listing.files.into_iter().map(|e| {
-                let span = file_span(day, &e.rel, margin);
-                Input::new(self.store, store, e, span)
+            out.inputs.extend(Input::from_entries(self.store, listing.files, |rel| {
+                file_span(day, rel, margin)
             }));
         }
         Ok(out)

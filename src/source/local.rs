@@ -9,7 +9,7 @@
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
-use super::{Bodies, Body, Entry, ListError, Listing, OpenError, PassedOver, Store};
+use super::{Bodies, Body, Entry, ListError, Listing, OpenError, PassedOver, Rels, Store};
 
 /// A local folder (or the folder holding a single named file).
 #[derive(Debug)]
@@ -163,8 +163,8 @@ impl Store for LocalStore {
         Ok(all)
     }
 
-    fn open_all<'a>(&'a self, rels: Vec<String>) -> Bodies<'a> {
-        Box::new(rels.into_iter().map(move |rel| {
+    fn open_all<'a>(&'a self, rels: Rels<'a>) -> Bodies<'a> {
+        Box::new(rels.map(move |rel| {
             File::open(self.path(&rel))
                 .map(|f| Box::new(f) as Body)
                 .map_err(|e| OpenError(io_reason(&e)))

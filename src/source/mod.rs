@@ -74,6 +74,10 @@ impl fmt::Display for ListError {
 /// Bodies of a batch, in the order requested.
 pub type Bodies<'a> = Box<dyn Iterator<Item = Result<Body, OpenError>> + Send + 'a>;
 
+/// The entries of a batch to open, made as they are needed: a pass over a
+/// large archive never holds a second copy of every path.
+pub type Rels<'a> = Box<dyn Iterator<Item = String> + Send + 'a>;
+
 /// A place that holds files: a local folder or an S3 bucket.
 pub trait Store: Send + Sync {
     /// How an entry is shown to people and in `source_file`.
@@ -87,34 +91,67 @@ pub trait Store: Send + Sync {
 
     /// Opens the given entries, yielding bodies in the same order. A store may
     /// fetch ahead (S3 does), but never more than its configured bound.
-    fn open_all<'a>(&'a self, rels: Vec<String>) -> Bodies<'a>;
+    fn open_all<'a>(&'a self, rels: Rels<'a>) -> Bodies<'a>;
 }
 
 /// A file to read, with what its location says about its contents.
+///
+/// An archive has thousands of files per day and the scan keeps one `Input`
+/// for each, so it is kept small: files in one folder share the folder's
+/// name, and the name shown to people is made only when the file is read.
 #[derive(Clone, Debug)]
 pub struct Input {
     /// Index of the store that holds it.
     pub store: usize,
-    /// Path or key relative to the store.
-    pub rel: String,
+    /// The folder part of its path or key relative to the store (ending in
+    /// `/`, or empty), shared with the other files of the folder.
+    dir: Arc<str>,
+    /// The rest of its path or key.
+    file: Box<str>,
     /// Size as listed.
     pub size: u64,
-    /// What it is called in outputs: a path or an `s3://` URL.
-    pub name: Arc<str>,
     /// The event times it can hold, from its delivery folder.
     pub span: Span,
 }
 
 impl Input {
-    /// The input for a listed entry of store `store_idx`.
-    pub fn new(store_idx: usize, store: &dyn Store, entry: Entry, span: Span) -> Input {
-        Input {
-            store: store_idx,
-            name: Arc::from(store.display(&entry.rel)),
-            rel: entry.rel,
-            size: entry.size,
-            span,
-        }
+    /// The inputs for listed entries of store `store`, each with the span
+    /// `span` gives its relative path.
+    pub fn from_entries(
+        store: usize,
+        entries: Vec<Entry>,
+        span: impl Fn(&str) -> Span,
+    ) -> Vec<Input> {
+        let mut last: Option<Arc<str>> = None;
+        entries
+            .into_iter()
+            .map(|e| {
+                let cut = e.rel.rfind('/').map_or(0, |i| i + 1);
+                let (dir, file) = e.rel.split_at(cut);
+                let dir = match last.take() {
+                    Some(d) if *d == *dir => d,
+                    _ => Arc::from(dir),
+                };
+                last = Some(Arc::clone(&dir));
+                Input {
+                    store,
+                    span: span(&e.rel),
+                    file: file.into(),
+                    dir,
+                    size: e.size,
+                }
+            })
+            .collect()
+    }
+
+    /// The path or key relative to the store.
+    pub fn rel(&self) -> String {
+        [&*self.dir, &*self.file].concat()
+    }
+
+    /// Orders inputs by folder, then name.
+    pub fn cmp_path(&self, other: &Input) -> std::cmp::Ordering {
+        (self.store, &*self.dir, &*self.file).cmp(&(other.store, &*other.dir, &*other.file))
     }
 }
 

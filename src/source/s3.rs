@@ -48,7 +48,7 @@ use tokio::runtime::Runtime;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::AbortHandle;
 
-use super::{Bodies, Body, Entry, ListError, Listing, OpenError, PassedOver, Store};
+use super::{Bodies, Body, Entry, ListError, Listing, OpenError, PassedOver, Rels, Store};
 
 /// GETs in flight when `--s3-concurrency` is not given (or is 0).
 pub const DEFAULT_CONCURRENCY: usize = 16;
@@ -302,10 +302,10 @@ impl Store for S3Store {
         self.list(dir, false)
     }
 
-    fn open_all<'a>(&'a self, rels: Vec<String>) -> Bodies<'a> {
+    fn open_all<'a>(&'a self, rels: Rels<'a>) -> Bodies<'a> {
         Box::new(Prefetch {
             store: self,
-            pending: rels.into_iter(),
+            pending: rels,
             ahead: VecDeque::new(),
         })
     }
@@ -485,7 +485,7 @@ async fn list_page(
 /// reader that holds several bodies can never deadlock against the bound.
 struct Prefetch<'a> {
     store: &'a S3Store,
-    pending: std::vec::IntoIter<String>,
+    pending: Rels<'a>,
     ahead: VecDeque<Slot>,
 }
 
@@ -511,8 +511,9 @@ impl Iterator for Prefetch<'_> {
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let n = self.ahead.len() + self.pending.len();
-        (n, Some(n))
+        let (low, high) = self.pending.size_hint();
+        let n = self.ahead.len();
+        (n.saturating_add(low), high.and_then(|h| h.checked_add(n)))
     }
 }
 
@@ -1311,7 +1312,7 @@ mod tests {
             head_ok(req).unwrap_or_else(|| object_reply(req, &served, Some(30_000)))
         });
         let s3 = store(&fake, 4);
-        let mut bodies = s3.open_all(vec!["a.json.gz".into()]);
+        let mut bodies = s3.open_all(Box::new(std::iter::once("a.json.gz".to_owned())));
         let mut got = Vec::new();
         bodies
             .next()
@@ -1341,7 +1342,7 @@ mod tests {
         });
         let s3 = store(&fake, 4);
         let mut body = s3
-            .open_all(vec!["a.json.gz".into()])
+            .open_all(Box::new(std::iter::once("a.json.gz".to_owned())))
             .next()
             .unwrap()
             .unwrap();
@@ -1366,7 +1367,7 @@ mod tests {
             })
         });
         let s3 = store(&fake, 4);
-        let mut body = s3.open_all(vec!["a".into()]).next().unwrap().unwrap();
+        let mut body = s3.open_all(Box::new(std::iter::once("a".to_owned()))).next().unwrap().unwrap();
         let err = body.read_to_end(&mut Vec::new()).unwrap_err();
         assert!(
             err.to_string().contains("changed while it was being read"),
@@ -1388,7 +1389,7 @@ mod tests {
         });
         let s3 = store(&fake, 4);
         let err = s3
-            .open_all(vec!["cold".into()])
+            .open_all(Box::new(std::iter::once("cold".to_owned())))
             .next()
             .unwrap()
             .err()
@@ -1414,7 +1415,7 @@ mod tests {
         });
         let s3 = store(&fake, 3);
         let keys: Vec<String> = (0..20).map(|i| i.to_string()).collect();
-        let mut bodies = s3.open_all(keys);
+        let mut bodies = s3.open_all(Box::new(keys.into_iter()));
         let mut first = String::new();
         bodies
             .next()
@@ -1448,7 +1449,7 @@ mod tests {
         let fake = fake(move |req| head_ok(req).unwrap_or_else(|| Reply::ok(big.clone())));
         let s3 = store(&fake, 2);
         let keys: Vec<String> = (0..6).map(|i| i.to_string()).collect();
-        let held: Vec<Body> = s3.open_all(keys).map(Result::unwrap).collect();
+        let held: Vec<Body> = s3.open_all(Box::new(keys.into_iter())).map(Result::unwrap).collect();
         for mut body in held {
             let mut n = 0;
             let mut buf = vec![0; 65536];
