@@ -136,7 +136,12 @@ fn prefilter(c: &mut Criterion) {
     for n in [1, 8] {
         let watch: HashSet<String> = keys[..n].iter().cloned().collect();
         g.bench_with_input(BenchmarkId::new("key_fields", n), &watch, |b, watch| {
-            b.iter(|| records.iter().filter(|r| watched(watch, black_box(r))).count());
+            b.iter(|| {
+                records
+                    .iter()
+                    .filter(|r| watched(watch, black_box(r)))
+                    .count()
+            });
         });
     }
     g.finish();

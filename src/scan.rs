@@ -405,7 +405,10 @@ fn has_pending(input: &Input, file: &Scanned, matcher: &Matcher) -> bool {
     matcher.keys.iter().enumerate().any(|(id, (k, w))| {
         w.overlaps(&input.span)
             && !file.searched.contains(id)
-            && file.keys.as_ref().is_none_or(|f| f.may_contain(k.as_str().as_bytes()))
+            && file
+                .keys
+                .as_ref()
+                .is_none_or(|f| f.may_contain(k.as_str().as_bytes()))
     })
 }
 

@@ -350,7 +350,9 @@ mod tests {
                 .collect()
         };
         assert_eq!(
-            keys(r#"{"userIdentity":{"accessKeyId":"AKIAEXAMPLESEED00001"},"x":"AKIAEXAMPLENOTAFIELD"}"#),
+            keys(
+                r#"{"userIdentity":{"accessKeyId":"AKIAEXAMPLESEED00001"},"x":"AKIAEXAMPLENOTAFIELD"}"#
+            ),
             ["AKIAEXAMPLESEED00001"]
         );
         assert_eq!(
@@ -364,7 +366,10 @@ mod tests {
         // Too short, too long, lower case, empty, null: not key ids.
         let long = "A".repeat(AccessKeyId::MAX_LEN + 1);
         for odd in ["SHORT", &long, "akiaexampleseed00001", "", "null"] {
-            assert!(keys(&format!(r#"{{"accessKeyId":"{odd}"}}"#)).is_empty(), "{odd}");
+            assert!(
+                keys(&format!(r#"{{"accessKeyId":"{odd}"}}"#)).is_empty(),
+                "{odd}"
+            );
         }
         assert!(keys(r#"{"accessKeyId":null}"#).is_empty());
     }

@@ -142,14 +142,11 @@ impl Catalog {
         Ok(())
     }
 
-    fn add_files(
-        &mut self,
-        store_idx: usize,
-        files: Vec<super::Entry>,
-        margin: Duration,
-    ) {
+    fn add_files(&mut self, store_idx: usize, files: Vec<super::Entry>, margin: Duration) {
         self.free
-            .extend(Input::from_entries(store_idx, files, |rel| span_of(rel, margin)));
+            .extend(Input::from_entries(store_idx, files, |rel| {
+                span_of(rel, margin)
+            }));
     }
 }
 
@@ -191,9 +188,10 @@ impl RegionRoot {
             );
             let listing = store.list_all(&dir)?;
             out.passed_over.extend(listing.passed_over);
-            out.inputs.extend(Input::from_entries(self.store, listing.files, |rel| {
-                file_span(day, rel, margin)
-            }));
+            out.inputs
+                .extend(Input::from_entries(self.store, listing.files, |rel| {
+                    file_span(day, rel, margin)
+                }));
         }
         Ok(out)
     }

@@ -1367,7 +1367,11 @@ mod tests {
             })
         });
         let s3 = store(&fake, 4);
-        let mut body = s3.open_all(Box::new(std::iter::once("a".to_owned()))).next().unwrap().unwrap();
+        let mut body = s3
+            .open_all(Box::new(std::iter::once("a".to_owned())))
+            .next()
+            .unwrap()
+            .unwrap();
         let err = body.read_to_end(&mut Vec::new()).unwrap_err();
         assert!(
             err.to_string().contains("changed while it was being read"),
@@ -1449,7 +1453,10 @@ mod tests {
         let fake = fake(move |req| head_ok(req).unwrap_or_else(|| Reply::ok(big.clone())));
         let s3 = store(&fake, 2);
         let keys: Vec<String> = (0..6).map(|i| i.to_string()).collect();
-        let held: Vec<Body> = s3.open_all(Box::new(keys.into_iter())).map(Result::unwrap).collect();
+        let held: Vec<Body> = s3
+            .open_all(Box::new(keys.into_iter()))
+            .map(Result::unwrap)
+            .collect();
         for mut body in held {
             let mut n = 0;
             let mut buf = vec![0; 65536];
