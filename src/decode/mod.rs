@@ -17,7 +17,7 @@ use memchr::memmem;
 
 use crate::event::Event;
 use record::parse_record;
-use split::{Piece, SplitError, split};
+use split::{Piece, SplitError, split, split_slice};
 
 /// The largest single record accepted (CloudTrail's own limit is far lower).
 pub const MAX_RECORD: usize = 64 * 1024 * 1024;
@@ -126,7 +126,7 @@ pub fn decode(
     }
     let decoded = if compressed.len() as u64 <= limit && inflate_whole(&compressed, scratch) {
         let inflated = std::mem::take(&mut scratch.inflated);
-        let d = read_stream(&inflated[..], true, origin, sink, scratch);
+        let d = read_records(true, origin, sink, |each| split_slice(&inflated, each));
         scratch.inflated = inflated;
         // Keep a typical file's worth of buffer, not the largest one seen.
         if scratch.inflated.capacity() > KEEP_INFLATED {
@@ -175,8 +175,10 @@ const KEEP_INFLATED: usize = 8 * 1024 * 1024;
 
 /// Compressed files up to this size are inflated whole.
 const WHOLE_FILE_LIMIT: usize = 16 * 1024 * 1024;
-/// ... and only when they inflate to at most this much.
+/// ... and only when they inflate to at most this much, which also bounds
+/// their records as [`MAX_RECORD`] does for streamed files.
 const WHOLE_INFLATED_LIMIT: usize = 64 * 1024 * 1024;
+const _: () = assert!(WHOLE_INFLATED_LIMIT <= MAX_RECORD);
 
 /// Inflates a single-member gzip file into `scratch.inflated` with
 /// libdeflate. Returns `false` (and the caller streams instead) when the file
@@ -206,10 +208,22 @@ fn read_stream(
     sink: &mut dyn Sink,
     scratch: &mut Scratch,
 ) -> Decoded {
+    read_records(gzip, origin, sink, |each| {
+        split(stream, MAX_RECORD, &mut scratch.split, each)
+    })
+}
+
+/// Passes the records `split` finds to the sink, and says how the file ended.
+fn read_records(
+    gzip: bool,
+    origin: &Arc<str>,
+    sink: &mut dyn Sink,
+    split: impl FnOnce(&mut dyn FnMut(Piece<'_>)) -> Result<u64, SplitError>,
+) -> Decoded {
     let mut out = Decoded::default();
     let mut top_level = TopLevelKinds::default();
     let mut index = 0u64;
-    let result = split(stream, MAX_RECORD, &mut scratch.split, |piece| {
+    let result = split(&mut |piece| {
         let bytes = match piece {
             Piece::Record(b) => b,
             Piece::TopLevel(b) => match classify_top_level(b) {
