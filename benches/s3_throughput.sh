@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Throughput and peak memory of `keytrail trace` reading an s3:// source over
-# loopback, against moto's S3 server, with the same corpus read from disk as
-# a baseline.
+# loopback, against a local S3 server (moto by default, or s3s-fs), with the
+# same corpus read from disk as a baseline.
 #
-# Usage: benches/s3_throughput.sh [OBJECTS=3000] [CONCURRENCY=32] [KIB]
-# Needs: python3 with moto[server] and boto3, /usr/bin/time (GNU).
+# Usage: [SERVER=moto|s3s] benches/s3_throughput.sh [OBJECTS=3000] [CONCURRENCY=64] [KIB]
+# Needs: python3, /usr/bin/time (GNU); with SERVER=moto (the default),
+# moto[server] and boto3; with SERVER=s3s, the s3s-fs binary (on PATH, or
+# S3S_FS_BIN), installed with
+#   cargo install s3s-fs --version 0.14.1 --features binary --locked
 # Set KEYTRAIL_BIN to skip the release build.
 #
 # The corpus is OBJECTS copies of the fixture incident's files (about 1 KB of
@@ -16,36 +19,80 @@
 # (no lineage, no second pass). moto serves only a few hundred GETs per
 # second, so against it the numbers measure moto as much as keytrail; compare
 # the local baseline and the CPU time.
+#
+# SERVER=s3s serves the bucket with s3s-fs instead, which checks SigV4
+# signatures (it is started with the same access key and secret keytrail
+# signs with) and costs about as much CPU per GET as keytrail. Each of its
+# responses stalls about 44 ms on loopback (head and body are written apart,
+# without TCP_NODELAY, and wait for a delayed ACK), so like real S3 it needs
+# many GETs in flight: objects/s is about CONCURRENCY / latency until the two
+# cores are busy (7,000 objects: ~420/s at 16, ~1,300/s at 64, 3,000-3,500/s
+# at 256-512, where keytrail spends 0.2-0.3 ms of CPU per object). Its bucket is seeded by
+# copying the corpus into its root folder rather than by uploading, so objects
+# carry no stored ETag and s3s-fs hashes each file it serves. Either way the
+# server's own CPU time during the s3 run is printed next to keytrail's, to
+# tell whether the server, keytrail or the round trips are the limit.
 set -euo pipefail
 
 objects=${1:-3000}
-concurrency=${2:-32}
+concurrency=${2:-64}
 kib=${3:-0}
+server=${SERVER:-moto}
 root=$(cd "$(dirname "$0")/.." && pwd)
 python=${KEYTRAIL_PYTHON:-python3}
+case "$server" in
+    moto) ;;
+    s3s)
+        s3s_fs=${S3S_FS_BIN:-s3s-fs}
+        command -v "$s3s_fs" >/dev/null || {
+            echo "SERVER=s3s needs s3s-fs ($s3s_fs not found); install it with" >&2
+            echo "  cargo install s3s-fs --version 0.14.1 --features binary --locked" >&2
+            echo "or point S3S_FS_BIN at the binary" >&2
+            exit 1
+        }
+        ;;
+    *) echo "SERVER must be moto or s3s, not $server" >&2; exit 2 ;;
+esac
 if [[ -z "${KEYTRAIL_BIN:-}" ]]; then
     cargo build --release --quiet --manifest-path "$root/Cargo.toml"
     KEYTRAIL_BIN=${CARGO_TARGET_DIR:-$root/target}/release/keytrail
 fi
 
 work=$(mktemp -d)
-moto_pid=
+server_pid=
 cleanup() {
-    if [[ -n "$moto_pid" ]]; then kill "$moto_pid" 2>/dev/null || true; wait "$moto_pid" 2>/dev/null || true; fi
+    if [[ -n "$server_pid" ]]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
     rm -rf "$work"
 }
 trap cleanup EXIT
 
-"$python" "$root/tests/moto_server.py" $$ -H 127.0.0.1 -p 0 >/dev/null 2>"$work/moto.log" &
-moto_pid=$!
+export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
+
+# Both servers listen on port 0 and log the address they got.
+if [[ "$server" == moto ]]; then
+    "$python" "$root/tests/moto_server.py" $$ -H 127.0.0.1 -p 0 >/dev/null 2>"$work/server.log" &
+else
+    mkdir "$work/s3s-root"
+    RUST_LOG=s3s_fs=info "$s3s_fs" --host 127.0.0.1 --port 0 --access-key "$AWS_ACCESS_KEY_ID" \
+        --secret-key "$AWS_SECRET_ACCESS_KEY" "$work/s3s-root" >"$work/server.log" 2>&1 &
+fi
+server_pid=$!
+endpoint=
 for _ in $(seq 200); do
-    endpoint=$(grep -o 'http://127.0.0.1:[0-9]*' "$work/moto.log" | head -1 || true)
+    endpoint=$(grep -o 'http://127.0.0.1:[0-9]*' "$work/server.log" | head -1 || true)
     [[ -n "$endpoint" ]] && break
+    kill -0 "$server_pid" 2>/dev/null || break
     sleep 0.1
 done
-[[ -n "$endpoint" ]] || { cat "$work/moto.log"; exit 1; }
+[[ -n "$endpoint" ]] || { cat "$work/server.log"; exit 1; }
 
-export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
+# CPU seconds (user + system) the server has used so far, from /proc.
+server_cpu() {
+    local stat fields
+    stat=$(<"/proc/$server_pid/stat")
+    read -ra fields <<<"${stat##*) }" # fields 3.., past the command name
+    echo "scale=2; (${fields[11]} + ${fields[12]}) / $(getconf CLK_TCK)" | bc -l
+}
 
 # The corpus, on disk first.
 "$python" - "$root/fixtures/incident/AWSLogs" "$work/corpus/AWSLogs" "$objects" "$kib" <<'PY'
@@ -76,9 +123,16 @@ for i in range(n):
         shutil.copyfile(files[i % len(files)], out)
 PY
 upload_start=$(date +%s.%N)
-"$python" "$root/tests/s3_seed.py" "$endpoint" upload bench "$work/corpus/AWSLogs" AWSLogs/ >/dev/null
+if [[ "$server" == moto ]]; then
+    "$python" "$root/tests/s3_seed.py" "$endpoint" upload bench "$work/corpus/AWSLogs" AWSLogs/ >/dev/null
+    seeded=uploaded
+else
+    mkdir "$work/s3s-root/bench"
+    cp -r "$work/corpus/AWSLogs" "$work/s3s-root/bench/"
+    seeded="copied into s3s-fs's root"
+fi
 upload_end=$(date +%s.%N)
-echo "uploaded $objects objects in $(echo "$upload_end - $upload_start" | bc -l | cut -c1-5) s"
+echo "$seeded $objects objects in $(echo "$upload_end - $upload_start" | bc -l | cut -c1-5) s"
 
 run() { # NAME SOURCE [ARGS...]
     local name=$1 source=$2
@@ -104,7 +158,12 @@ PY
 }
 
 run local "$work/corpus"
-before=$(grep -c '"GET /bench/AWSLogs/.*x-id=GetObject' "$work/moto.log" || true)
+before=$(grep -c '"GET /bench/AWSLogs/.*x-id=GetObject' "$work/server.log" || true)
+cpu_before=$(server_cpu)
 run s3 s3://bench --endpoint-url "$endpoint" --s3-concurrency "$concurrency"
-after=$(grep -c '"GET /bench/AWSLogs/.*x-id=GetObject' "$work/moto.log" || true)
-echo "moto answered $((after - before)) object GETs during the s3 run"
+cpu_after=$(server_cpu)
+after=$(grep -c '"GET /bench/AWSLogs/.*x-id=GetObject' "$work/server.log" || true)
+if [[ "$server" == moto ]]; then
+    echo "moto answered $((after - before)) object GETs during the s3 run"
+fi
+printf '%s used %.2f s CPU during the s3 run\n' "$(basename "${s3s_fs:-moto}")" "$(echo "$cpu_after - $cpu_before" | bc -l)"

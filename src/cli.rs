@@ -11,7 +11,7 @@ use keytrail::model::AccessKeyId;
 use keytrail::output::Format;
 use keytrail::output::respond::Cutoff;
 use keytrail::source::Span;
-use keytrail::source::s3::S3Options;
+use keytrail::source::s3::{DEFAULT_CONCURRENCY, S3Options};
 use keytrail::time::{DayEnd, Timestamp, parse_bound, parse_duration};
 use keytrail::trace::TraceParams;
 
@@ -122,7 +122,7 @@ pub struct TraceArgs {
     pub no_sign_request: bool,
 
     /// S3 objects in flight at once.
-    #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..), help_heading = "S3")]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_CONCURRENCY, value_parser = clap::value_parser!(u16).range(1..), help_heading = "S3")]
     pub s3_concurrency: u16,
 }
 

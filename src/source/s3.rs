@@ -50,8 +50,12 @@ use tokio::task::AbortHandle;
 
 use super::{Bodies, Body, Entry, ListError, Listing, OpenError, PassedOver, Rels, Store};
 
-/// GETs in flight when `--s3-concurrency` is not given (or is 0).
-pub const DEFAULT_CONCURRENCY: usize = 16;
+/// GETs in flight when `--s3-concurrency` is not given. Every GET waits a
+/// round trip before its body comes, so objects per second are about the
+/// GETs in flight over the latency: with 20–50 ms to S3, 64 in flight is
+/// 1,300–3,200 small objects per second, while each holds at most a few
+/// chunks in memory.
+pub const DEFAULT_CONCURRENCY: u16 = 64;
 
 /// Attempts per request, including the first, for throttling, 5xx responses,
 /// timeouts and dropped connections.
@@ -223,7 +227,7 @@ impl S3Store {
             None => None,
         };
         let concurrency = match opts.concurrency {
-            0 => DEFAULT_CONCURRENCY,
+            0 => usize::from(DEFAULT_CONCURRENCY),
             n => n,
         };
         Ok(S3Store {
