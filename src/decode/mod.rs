@@ -124,9 +124,13 @@ pub fn decode(
         scratch.compressed = compressed;
         return d;
     }
-    let decoded = if compressed.len() as u64 <= limit && inflate_whole(&compressed, scratch) {
+    let decoded = if compressed.len() as u64 <= limit
+        && let Some(len) = inflate_whole(&compressed, scratch)
+    {
         let inflated = std::mem::take(&mut scratch.inflated);
-        let d = read_records(true, origin, sink, |each| split_slice(&inflated, each));
+        let d = read_records(true, origin, sink, |each| {
+            split_slice(&inflated[..len], each)
+        });
         scratch.inflated = inflated;
         // Keep a typical file's worth of buffer, not the largest one seen.
         if scratch.inflated.capacity() > KEEP_INFLATED {
@@ -180,24 +184,30 @@ const WHOLE_FILE_LIMIT: usize = 16 * 1024 * 1024;
 const WHOLE_INFLATED_LIMIT: usize = 64 * 1024 * 1024;
 const _: () = assert!(WHOLE_INFLATED_LIMIT <= MAX_RECORD);
 
-/// Inflates a single-member gzip file into `scratch.inflated` with
-/// libdeflate. Returns `false` (and the caller streams instead) when the file
-/// is damaged, too large, or has more than one member: the trailer's size and
-/// CRC must describe exactly the bytes inflated.
-fn inflate_whole(gz: &[u8], scratch: &mut Scratch) -> bool {
-    let Some(trailer) = gz.len().checked_sub(8).map(|at| &gz[at..]) else {
-        return false;
-    };
+/// Inflates a single-member gzip file into the start of `scratch.inflated`
+/// with libdeflate, returning its length. Returns `None` (and the caller
+/// streams instead) when the file is damaged, too large, or has more than
+/// one member: the trailer's size and CRC must describe exactly the bytes
+/// inflated. (libdeflate checks the first member's CRC, but ignores what
+/// follows it, so the CRC is checked again against the file's last trailer.)
+fn inflate_whole(gz: &[u8], scratch: &mut Scratch) -> Option<usize> {
+    let at = gz.len().checked_sub(8)?;
+    let trailer = &gz[at..];
     let crc = u32::from_le_bytes([trailer[0], trailer[1], trailer[2], trailer[3]]);
     let size = u32::from_le_bytes([trailer[4], trailer[5], trailer[6], trailer[7]]) as usize;
     // The trailer is input: never trust it past deflate's maximum ratio.
     if size > WHOLE_INFLATED_LIMIT || size > gz.len().saturating_mul(1032) {
-        return false;
+        return None;
     }
-    scratch.inflated.resize(size, 0);
-    match scratch.inflater.gzip_decompress(gz, &mut scratch.inflated) {
-        Ok(n) if n == size => libdeflater::crc32(&scratch.inflated) == crc,
-        _ => false,
+    // Grown, never shrunk: zeroing the same bytes again for every file
+    // would cost a pass over the data.
+    if scratch.inflated.len() < size {
+        scratch.inflated.resize(size, 0);
+    }
+    let out = &mut scratch.inflated[..size];
+    match scratch.inflater.gzip_decompress(gz, out) {
+        Ok(n) if n == size && libdeflater::crc32(out) == crc => Some(size),
+        _ => None,
     }
 }
 
