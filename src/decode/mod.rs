@@ -2,7 +2,7 @@
 //!
 //! Gzip is recognised by its magic bytes, never by name or headers, and
 //! concatenated members are read in full. The decompressed stream is split
-//! into records without parsing ([`split`]); a record is parsed only when the
+//! into records without parsing ([`split`](mod@split)); a record is parsed only when the
 //! caller's prefilter says it may mention a lineage key. Damage never loses
 //! what came before it: the outcome says how far the file could be read.
 

@@ -1,7 +1,7 @@
 //! The timeline as CSV.
 //!
 //! RFC 4180, UTF-8, one header row with the names in
-//! [`COLUMNS`](super::COLUMNS). Absent values are empty cells; booleans are
+//! [`COLUMNS`]. Absent values are empty cells; booleans are
 //! `true`/`false`; times are RFC 3339 UTC; JSON columns hold compact JSON.
 //! Every cell that a spreadsheet would run as a formula is prefixed with `'`
 //! ([`sanitize::spreadsheet`]), because attackers write many of these fields

@@ -1,6 +1,6 @@
 //! The timeline as JSON Lines.
 //!
-//! One object per row, with the keys of [`COLUMNS`](super::COLUMNS) in
+//! One object per row, with the keys of [`COLUMNS`] in
 //! order. Values are exactly as recorded (no spreadsheet quoting): absent
 //! values are `null`, `depth` a number, booleans JSON booleans, and the JSON
 //! columns nested values rather than strings.

@@ -2,7 +2,7 @@
 //!
 //! Everything printed here that CloudTrail recorded (ARNs with session names,
 //! user agents, error codes, file names) passes through
-//! [`sanitize::terminal`], whether or not the output is a terminal: summaries
+//! [`sanitize::terminal`](super::sanitize::terminal), whether or not the output is a terminal: summaries
 //! get piped into `less` and saved into tickets, and an attacker's escape
 //! sequence must stay text wherever it ends up.
 
