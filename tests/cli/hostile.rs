@@ -13,13 +13,11 @@ use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use flate2::Compression;
-use flate2::write::GzEncoder;
 use keytrail::decode::{Scratch, Sink, Status, decode};
 use keytrail::event::Event;
 use serde_json::{Value, json};
 
-use crate::support::{TestEnv, code, json, read, root, show};
+use crate::support::{TestEnv, code, credentials, gzip, json, read, root, show};
 
 const SEED: &str = "AKIAEXAMPLESEED00001";
 const SESSION: &str = "ASIAEXAMPLESESS00001";
@@ -117,12 +115,6 @@ fn document(records: &[Value]) -> String {
     json!({ "Records": records }).to_string()
 }
 
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut e = GzEncoder::new(Vec::new(), Compression::default());
-    e.write_all(bytes).expect("gzip");
-    e.finish().expect("gzip")
-}
-
 /// Runs a trace over `source` writing JSONL and a report; returns
 /// (output, rows by event id, report).
 fn trace_jsonl(
@@ -163,21 +155,6 @@ fn issues(report: &Value, list: &str) -> Vec<String> {
                 "{}: {}",
                 e["source"].as_str().unwrap_or(""),
                 e["reason"].as_str().unwrap_or("")
-            )
-        })
-        .collect()
-}
-
-/// Credentials of a report by key.
-fn credentials(report: &Value) -> BTreeMap<String, Value> {
-    report["credentials"]
-        .as_array()
-        .expect("credentials")
-        .iter()
-        .map(|c| {
-            (
-                c["access_key_id"].as_str().expect("key").to_owned(),
-                c.clone(),
             )
         })
         .collect()

@@ -2,13 +2,10 @@
 //! before it, and the traced lineage does not depend on the order files are
 //! read in.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use flate2::Compression;
-use flate2::write::GzEncoder;
 use keytrail::decode::{Scratch, Sink, Status, decode};
 use keytrail::event::Event;
 use keytrail::model::AccessKeyId;
@@ -17,7 +14,7 @@ use keytrail::timeline::{Timeline, dedupe};
 use keytrail::trace::{Lineage, TraceParams, trace};
 use proptest::prelude::*;
 
-use crate::support::{TestEnv, code, read, root, show};
+use crate::support::{TestEnv, code, credentials, gzip, json, root, show};
 
 const SEED: &str = "AKIAEXAMPLESEED00001";
 
@@ -43,12 +40,6 @@ fn decode_all(bytes: &[u8], origin: &str) -> (Vec<Event>, keytrail::decode::Deco
         &mut Scratch::default(),
     );
     (sink.0, d)
-}
-
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut e = GzEncoder::new(Vec::new(), Compression::fast());
-    e.write_all(bytes).expect("gzip");
-    e.finish().expect("gzip")
 }
 
 /// Pieces that JSON-ish fuzz input is assembled from, so that random input
@@ -311,18 +302,7 @@ fn cli_lineage_does_not_depend_on_file_order() {
         args.extend_from_slice(sources);
         let out = env.trace(&args);
         assert_eq!(code(&out), 0, "{tag}: {}", show(&out));
-        let report: serde_json::Value = serde_json::from_str(&read(&report)).expect("report");
-        let credentials: BTreeMap<String, serde_json::Value> = report["credentials"]
-            .as_array()
-            .expect("credentials")
-            .iter()
-            .map(|c| {
-                (
-                    c["access_key_id"].as_str().expect("key").to_owned(),
-                    c.clone(),
-                )
-            })
-            .collect();
+        let credentials = credentials(&json(&report));
         // Every column but the last (source_file).
         let rows: Vec<String> = ::csv::Reader::from_path(&csv)
             .expect("csv")

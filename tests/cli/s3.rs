@@ -238,6 +238,18 @@ fn incident() -> PathBuf {
     root().join("fixtures/incident")
 }
 
+/// One delivered file of the incident, to copy under other names.
+fn incident_sample() -> PathBuf {
+    incident()
+        .join("AWSLogs/111111111111/CloudTrail/us-east-1/2025/12/08")
+        .read_dir()
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path()
+}
+
 fn path_str(p: &Path) -> &str {
     p.to_str().unwrap()
 }
@@ -338,14 +350,7 @@ fn a_time_window_limits_what_is_listed_and_fetched() {
         "AWSLogs/",
     ]);
     // Decoys far outside the window, in day folders of their own.
-    let sample = incident()
-        .join("AWSLogs/111111111111/CloudTrail/us-east-1/2025/12/08")
-        .read_dir()
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let sample = incident_sample();
     for day in ["2025/11/30", "2025/12/20"] {
         let key = format!("AWSLogs/111111111111/CloudTrail/us-east-1/{day}/decoy.json.gz");
         moto.seed(&["put", "trail", &key, path_str(&sample)]);
@@ -430,14 +435,7 @@ fn unreadable_objects_are_skipped_and_reported() {
     let moto = Moto::start();
     let day = "AWSLogs/111111111111/CloudTrail/us-east-1/2025/12/08/";
     moto.seed(&["upload", "trail", path_str(&incident().join(day)), day]);
-    let sample = incident()
-        .join(day)
-        .read_dir()
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let sample = incident_sample();
     let cold = format!("{day}111111111111_CloudTrail_us-east-1_20251208T2355Z_cold.json.gz");
     let secret = format!("{day}111111111111_CloudTrail_us-east-1_20251208T2356Z_secret.json.gz");
     moto.seed(&["put", "trail", &cold, path_str(&sample), "GLACIER"]);

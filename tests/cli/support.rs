@@ -2,8 +2,14 @@
 
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use serde_json::Value;
 
 /// The repository root, where `fixtures/` lives.
 pub fn root() -> PathBuf {
@@ -66,8 +72,30 @@ pub fn read(path: &Path) -> String {
 }
 
 /// Parses a JSON file.
-pub fn json(path: &Path) -> serde_json::Value {
+pub fn json(path: &Path) -> Value {
     serde_json::from_str(&read(path)).expect("valid JSON")
+}
+
+/// `bytes`, gzipped.
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut e = GzEncoder::new(Vec::new(), Compression::default());
+    e.write_all(bytes).expect("gzip");
+    e.finish().expect("gzip")
+}
+
+/// The credentials of a `--report`, by key id.
+pub fn credentials(report: &Value) -> BTreeMap<String, Value> {
+    report["credentials"]
+        .as_array()
+        .expect("credentials")
+        .iter()
+        .map(|c| {
+            (
+                c["access_key_id"].as_str().expect("key").to_owned(),
+                c.clone(),
+            )
+        })
+        .collect()
 }
 
 /// Compares `actual` with the golden file `tests/golden/NAME`; with
