@@ -156,7 +156,7 @@ impl Matcher {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct KeySet {
     first: u64,
-    rest: Vec<u64>,
+    rest: Box<[u64]>,
 }
 
 impl KeySet {
@@ -175,9 +175,7 @@ impl KeySet {
         let word = match id / 64 {
             0 => &mut self.first,
             n => {
-                if self.rest.len() < n {
-                    self.rest.resize(n, 0);
-                }
+                self.grow(n);
                 &mut self.rest[n - 1]
             }
         };
@@ -186,11 +184,17 @@ impl KeySet {
 
     fn extend(&mut self, other: &KeySet) {
         self.first |= other.first;
-        if self.rest.len() < other.rest.len() {
-            self.rest.resize(other.rest.len(), 0);
-        }
+        self.grow(other.rest.len());
         for (a, b) in self.rest.iter_mut().zip(&other.rest) {
             *a |= b;
+        }
+    }
+
+    fn grow(&mut self, words: usize) {
+        if self.rest.len() < words {
+            let mut rest = std::mem::take(&mut self.rest).into_vec();
+            rest.resize(words, 0);
+            self.rest = rest.into_boxed_slice();
         }
     }
 
@@ -209,16 +213,28 @@ struct Shared {
 struct Scanned {
     /// Keys it was searched for, over all reads.
     searched: KeySet,
-    read: bool,
-    /// The key ids it holds, once it was read whole.
-    keys: Option<KeyFilter>,
+    seen: Seen,
+}
+
+/// How much of a file was read.
+#[derive(Clone, Copy, Default)]
+enum Seen {
+    #[default]
+    Unread,
+    /// Read, but not whole: it may hold any key.
+    Partly,
+    /// Read whole: the key ids it holds are in the tally's filter words
+    /// `at..at + len`.
+    Whole { at: u32, len: u8 },
 }
 
 /// What the reads so far add up to; workers fold their results in as they
-/// finish, so nothing per file is held beyond [`Scanned`].
+/// finish, so nothing per file is held beyond [`Scanned`] and its filter.
 #[derive(Default)]
 struct Tally {
     files: Vec<Scanned>,
+    /// The [`KeyFilter`]s of the files read whole, one after another.
+    filters: Vec<u64>,
     stats: InputStats,
     events: Vec<Event>,
 }
@@ -228,15 +244,26 @@ impl Tally {
         let file = &mut self.files[r.index];
         let stats = &mut self.stats;
         stats.bytes_read += r.bytes;
-        if file.read {
-            stats.rereads += 1;
-        } else {
+        if let Seen::Unread = file.seen {
             stats.files_read += 1;
             stats.records += r.records;
+        } else {
+            stats.rereads += 1;
         }
-        file.read = true;
         file.searched.extend(&r.searched);
-        file.keys = r.keys;
+        file.seen = match r.keys {
+            Some(f) => {
+                let (at, len) = (u32::try_from(self.filters.len()), u8::try_from(f.0.len()));
+                match (at, len) {
+                    (Ok(at), Ok(len)) => {
+                        self.filters.extend_from_slice(&f.0);
+                        Seen::Whole { at, len }
+                    }
+                    _ => Seen::Partly,
+                }
+            }
+            None => Seen::Partly,
+        };
         let source = &r.name;
         stats
             .bad_records
@@ -272,7 +299,7 @@ struct FileResult {
     bad: Vec<(u64, String)>,
     status: Status,
     /// The key ids in the file's `accessKeyId` fields, when it was read whole.
-    keys: Option<KeyFilter>,
+    keys: Option<KeyFilter<Vec<u64>>>,
 }
 
 /// Runs the whole trace: list, scan to a fixpoint, dedupe, trace, order.
@@ -318,7 +345,7 @@ pub fn run(config: &Config, progress: &Progress) -> Result<Outcome> {
         }
         tally.files.resize_with(inputs.len(), Scanned::default);
         let mut work: Vec<usize> = (0..inputs.len())
-            .filter(|&i| has_pending(&inputs[i], &tally.files[i], &matcher))
+            .filter(|&i| has_pending(&inputs[i], &tally.files[i], &tally.filters, &matcher))
             .collect();
         if work.is_empty() {
             break;
@@ -368,9 +395,13 @@ pub fn run(config: &Config, progress: &Progress) -> Result<Outcome> {
         files,
         mut stats,
         events,
+        ..
     } = tally;
     stats.files_listed = files.len() as u64;
-    stats.files_pruned = files.iter().filter(|f| !f.read).count() as u64;
+    stats.files_pruned = files
+        .iter()
+        .filter(|f| matches!(f.seen, Seen::Unread))
+        .count() as u64;
     for list in [
         &mut stats.skipped,
         &mut stats.partial,
@@ -401,15 +432,21 @@ pub fn run(config: &Config, progress: &Progress) -> Result<Outcome> {
 /// hold: every appearance that makes an event part of the lineage is such a
 /// field. This is what keeps a late-discovered long-lived key from
 /// re-reading every file after it.
-fn has_pending(input: &Input, file: &Scanned, matcher: &Matcher) -> bool {
-    matcher.keys.iter().enumerate().any(|(id, (k, w))| {
-        w.overlaps(&input.span)
-            && !file.searched.contains(id)
-            && file
-                .keys
-                .as_ref()
-                .is_none_or(|f| f.may_contain(k.as_str().as_bytes()))
-    })
+fn has_pending(input: &Input, file: &Scanned, filters: &[u64], matcher: &Matcher) -> bool {
+    let holds = |key: &AccessKeyId| match file.seen {
+        Seen::Whole { at, len } => {
+            let at = at as usize;
+            filters
+                .get(at..at + usize::from(len))
+                .is_none_or(|words| KeyFilter(words).may_contain(key.as_str().as_bytes()))
+        }
+        Seen::Unread | Seen::Partly => true,
+    };
+    matcher
+        .keys
+        .iter()
+        .enumerate()
+        .any(|(id, (k, w))| w.overlaps(&input.span) && !file.searched.contains(id) && holds(k))
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -438,7 +475,7 @@ fn scan_pass(
         let mine: Vec<usize> = work
             .iter()
             .copied()
-            .filter(|&i| inputs[i].store == s)
+            .filter(|&i| inputs[i].store() == s)
             .collect();
         if mine.is_empty() {
             continue;
@@ -456,7 +493,7 @@ fn scan_pass(
                         break;
                     };
                     let input = &inputs[index];
-                    let name = Arc::from(stores[input.store].display(&input.rel()));
+                    let name = Arc::from(stores[input.store()].display(&input.rel()));
                     let before = lock(tally).files[index].searched.clone();
                     let r = scan_file(index, name, input.span, &before, body, shared, &mut scratch);
                     progress.read(done.fetch_add(1, Ordering::Relaxed) + 1, r.bytes);
@@ -483,7 +520,7 @@ fn scan_file(
         before,
         live: KeySet::default(),
         events: Vec::new(),
-        keys: KeyFilter::default(),
+        keys: Vec::new(),
     };
     sink.refresh();
     let mut result = FileResult {
@@ -522,9 +559,9 @@ fn scan_file(
         .map(|b| (b.index, b.reason))
         .collect();
     result.keys = match decoded.status {
-        Status::Complete => Some(sink.keys),
+        Status::Complete => Some(KeyFilter::of(&mut sink.keys)),
         // A digest holds no events, so no key can make it worth a re-read.
-        Status::NotEvents(_) => Some(KeyFilter::default()),
+        Status::NotEvents(_) => Some(KeyFilter(Vec::new())),
         Status::Partial(_) | Status::Failed(_) => None,
     };
     result.status = decoded.status;
@@ -544,7 +581,8 @@ struct FileSink<'a> {
     /// they were learned were not checked for them; a later pass re-reads.
     live: KeySet,
     events: Vec<Event>,
-    keys: KeyFilter,
+    /// The [`key_hash`] of every `accessKeyId` value seen.
+    keys: Vec<u64>,
 }
 
 impl FileSink<'_> {
@@ -564,7 +602,7 @@ impl decode::Sink for FileSink<'_> {
     fn wants(&mut self, record: &[u8]) -> bool {
         let (mut hit, mut collected) = (false, false);
         for key in key_fields(record) {
-            self.keys.insert(key);
+            self.keys.push(key_hash(key));
             if let Some(id) = self.matcher.id(key) {
                 hit |= self.live.contains(id);
                 collected |= self.before.contains(id);
@@ -661,59 +699,106 @@ fn open_sources(config: &Config) -> Result<(Vec<Box<dyn Store>>, Catalog)> {
     Ok((stores, catalog))
 }
 
-/// A Bloom filter of the key ids in one file's `accessKeyId` fields: 128
-/// bytes per file whatever its size, as the scan keeps one for every file
-/// listed. With the 40–150 distinct keys of a busy 5-minute file, a late key
-/// re-reads 0.1–3 % of the files in its window that do not hold it (half
-/// the size, 4 hashes: 2.5–10 %, which took re-reads of the benchmark
-/// corpus from 256 to 708).
-#[derive(Clone, Default)]
-struct KeyFilter {
-    bits: [u64; 16],
+/// A Bloom filter of the key ids in one file's `accessKeyId` fields. The
+/// scan keeps one for every file read, so it is sized to the file: 10 bits
+/// per distinct id and 6 hashes (under 1 % false positives), in whole words,
+/// at most 16 (128 bytes: 3 % false positives at 150 ids, the busiest
+/// 5-minute files seen). A false positive costs one needless re-read when a
+/// key is discovered late; a fixed 128 bytes per file cost a third of the
+/// per-file memory, and half its size fixed took re-reads of the benchmark
+/// corpus from 256 to 708.
+struct KeyFilter<W>(W);
+
+impl KeyFilter<Vec<u64>> {
+    const BITS_PER_KEY: usize = 10;
+    const MAX_WORDS: usize = 16;
+
+    /// The filter of the ids with these hashes (sorted and deduplicated).
+    fn of(hashes: &mut Vec<u64>) -> Self {
+        hashes.sort_unstable();
+        hashes.dedup();
+        let words = (hashes.len() * Self::BITS_PER_KEY).div_ceil(64);
+        let mut f = KeyFilter(vec![0; words.min(Self::MAX_WORDS)]);
+        for &h in hashes.iter() {
+            for p in positions(h, f.0.len()) {
+                f.0[p / 64] |= 1 << (p % 64);
+            }
+        }
+        f
+    }
 }
 
-impl KeyFilter {
-    const BITS: usize = 1024;
-    const HASHES: usize = 6;
-
-    fn positions(key: &[u8]) -> impl Iterator<Item = usize> {
-        // FNV-1a, split into two hashes for double hashing.
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for &b in key {
-            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-        let (a, b) = (h as u32 as usize, (h >> 32) as usize | 1);
-        (0..Self::HASHES).map(move |i| a.wrapping_add(b.wrapping_mul(i)) % Self::BITS)
-    }
-
-    fn insert(&mut self, key: &[u8]) {
-        for p in Self::positions(key) {
-            self.bits[p / 64] |= 1 << (p % 64);
-        }
-    }
-
+impl KeyFilter<&[u64]> {
     fn may_contain(&self, key: &[u8]) -> bool {
-        Self::positions(key).all(|p| self.bits[p / 64] & (1 << (p % 64)) != 0)
+        let words = self.0;
+        !words.is_empty()
+            && positions(key_hash(key), words.len()).all(|p| words[p / 64] & (1 << (p % 64)) != 0)
     }
+}
+
+/// FNV-1a of a key id: its two halves serve as the two hashes of double
+/// hashing.
+fn key_hash(key: &[u8]) -> u64 {
+    key.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// The bits of a key with hash `h` in a filter of `words` words.
+fn positions(h: u64, words: usize) -> impl Iterator<Item = usize> {
+    const HASHES: usize = 6;
+    let bits = words * 64;
+    let (a, b) = (h as u32 as usize, (h >> 32) as usize | 1);
+    (0..HASHES).map(move |i| a.wrapping_add(b.wrapping_mul(i)) % bits)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{KeyFilter, KeySet};
+    use super::{KeyFilter, KeySet, key_hash};
+
+    fn filter_of(keys: &[String]) -> KeyFilter<Vec<u64>> {
+        KeyFilter::of(&mut keys.iter().map(|k| key_hash(k.as_bytes())).collect())
+    }
+
+    fn false_positives(f: &KeyFilter<Vec<u64>>) -> usize {
+        (0..10_000)
+            .filter(|i| {
+                KeyFilter(&f.0[..]).may_contain(format!("AKIAEXAMPLENONE{i:05}").as_bytes())
+            })
+            .count()
+    }
 
     #[test]
     fn key_filter_holds_what_was_inserted_and_little_else() {
-        let mut f = KeyFilter::default();
-        let held: Vec<String> = (0..100).map(|i| format!("ASIAEXAMPLEHELD{i:05}")).collect();
-        for k in &held {
-            f.insert(k.as_bytes());
+        for (n, words, at_most) in [(5, 1, 150), (40, 7, 150), (100, 16, 100), (400, 16, 10_000)] {
+            let held: Vec<String> = (0..n).map(|i| format!("ASIAEXAMPLEHELD{i:05}")).collect();
+            let f = filter_of(&held);
+            assert_eq!(f.0.len(), words, "{n} keys");
+            assert!(
+                held.iter()
+                    .all(|k| KeyFilter(&f.0[..]).may_contain(k.as_bytes()))
+            );
+            // Under 1 % expected at 10 bits a key; 0.4 % for 100 keys in 1024 bits.
+            let misses = false_positives(&f);
+            assert!(
+                misses < at_most,
+                "{misses} false positives in 10,000 for {n} keys"
+            );
         }
-        assert!(held.iter().all(|k| f.may_contain(k.as_bytes())));
-        let misses = (0..10_000)
-            .filter(|i| f.may_contain(format!("AKIAEXAMPLENONE{i:05}").as_bytes()))
-            .count();
-        // About 0.4 % expected for 100 keys in 1024 bits with 6 hashes.
-        assert!(misses < 100, "{misses} false positives in 10,000");
+    }
+
+    #[test]
+    fn a_file_without_keys_holds_none() {
+        let f = filter_of(&[]);
+        assert!(f.0.is_empty());
+        assert_eq!(false_positives(&f), 0);
+        // Repeats of one id take the room of one.
+        assert_eq!(
+            filter_of(&vec!["ASIAEXAMPLEHELD00001".to_owned(); 50])
+                .0
+                .len(),
+            1
+        );
     }
 
     #[test]

@@ -97,21 +97,30 @@ pub trait Store: Send + Sync {
 /// A file to read, with what its location says about its contents.
 ///
 /// An archive has thousands of files per day and the scan keeps one `Input`
-/// for each, so it is kept small: files in one folder share the folder's
-/// name, and the name shown to people is made only when the file is read.
+/// for each, so it is kept small: the files of one folder share one
+/// allocation holding the folder's path and all their names, and the name
+/// shown to people is made only when the file is read.
 #[derive(Clone, Debug)]
 pub struct Input {
-    /// Index of the store that holds it.
-    pub store: usize,
-    /// The folder part of its path or key relative to the store (ending in
-    /// `/`, or empty), shared with the other files of the folder.
-    dir: Arc<str>,
-    /// The rest of its path or key.
-    file: Box<str>,
+    folder: Arc<Folder>,
+    /// Where its name is in `folder.names`.
+    name: [u32; 2],
     /// Size as listed.
     pub size: u64,
     /// The event times it can hold, from its delivery folder.
     pub span: Span,
+}
+
+/// The listed files of one folder, by name.
+#[derive(Debug)]
+struct Folder {
+    /// Index of the store that holds it.
+    store: usize,
+    /// Its path or key prefix relative to the store (ending in `/`, or
+    /// empty).
+    dir: Box<str>,
+    /// The names of its files, one after another.
+    names: Box<str>,
 }
 
 impl Input {
@@ -122,37 +131,77 @@ impl Input {
         entries: Vec<Entry>,
         span: impl Fn(&str) -> Span,
     ) -> Vec<Input> {
-        let mut last: Option<Arc<str>> = None;
-        entries
-            .into_iter()
-            .map(|e| {
-                let cut = e.rel.rfind('/').map_or(0, |i| i + 1);
-                let (dir, file) = e.rel.split_at(cut);
-                let dir = match last.take() {
-                    Some(d) if *d == *dir => d,
-                    _ => Arc::from(dir),
-                };
-                last = Some(Arc::clone(&dir));
-                Input {
-                    store,
-                    span: span(&e.rel),
-                    file: file.into(),
-                    dir,
-                    size: e.size,
-                }
-            })
-            .collect()
+        let mut inputs = Vec::with_capacity(entries.len());
+        let mut rest = &entries[..];
+        while let Some(first) = rest.first() {
+            let dir = dir_of(&first.rel);
+            // A run of files in one folder, with names that fit u32 offsets.
+            let mut len = 0usize;
+            let run = rest
+                .iter()
+                .take_while(|e| {
+                    let fits = dir_of(&e.rel) == dir
+                        && u32::try_from(len + e.rel.len() - dir.len()).is_ok();
+                    if fits {
+                        len += e.rel.len() - dir.len();
+                    }
+                    fits
+                })
+                .count()
+                .max(1);
+            let (group, tail) = rest.split_at(run);
+            rest = tail;
+            let mut names = String::with_capacity(len);
+            let mut bounds = Vec::with_capacity(run);
+            for e in group {
+                let from = names.len();
+                names.push_str(&e.rel[dir.len()..]);
+                bounds.push([from, names.len()].map(|b| u32::try_from(b).unwrap_or(u32::MAX)));
+            }
+            let folder = Arc::new(Folder {
+                store,
+                dir: dir.into(),
+                names: names.into_boxed_str(),
+            });
+            inputs.extend(group.iter().zip(bounds).map(|(e, name)| Input {
+                folder: Arc::clone(&folder),
+                name,
+                size: e.size,
+                span: span(&e.rel),
+            }));
+        }
+        inputs
+    }
+
+    /// Index of the store that holds it.
+    pub fn store(&self) -> usize {
+        self.folder.store
+    }
+
+    /// Its name within its folder.
+    fn file(&self) -> &str {
+        let [from, to] = self.name.map(|b| b as usize);
+        self.folder.names.get(from..to).unwrap_or_default()
     }
 
     /// The path or key relative to the store.
     pub fn rel(&self) -> String {
-        [&*self.dir, &*self.file].concat()
+        [&*self.folder.dir, self.file()].concat()
     }
 
     /// Orders inputs by folder, then name.
     pub fn cmp_path(&self, other: &Input) -> std::cmp::Ordering {
-        (self.store, &*self.dir, &*self.file).cmp(&(other.store, &*other.dir, &*other.file))
+        (self.store(), &*self.folder.dir, self.file()).cmp(&(
+            other.store(),
+            &*other.folder.dir,
+            other.file(),
+        ))
     }
+}
+
+/// The folder part of a relative path: up to and including its last `/`.
+fn dir_of(rel: &str) -> &str {
+    &rel[..rel.rfind('/').map_or(0, |i| i + 1)]
 }
 
 /// The event times a file can hold. Files outside the delivery layout can
@@ -175,5 +224,45 @@ impl Span {
     /// Whether the two spans share an instant.
     pub fn overlaps(&self, other: &Span) -> bool {
         self.start <= other.end && other.start <= self.end
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Entry, Input, Span};
+
+    #[test]
+    fn inputs_keep_their_paths_and_share_their_folders() {
+        let rels = [
+            "a/x.json.gz",
+            "a/y.json.gz",
+            "b/c/z.json",
+            "loose.json",
+            "a/w.json.gz",
+        ];
+        let entries = rels
+            .iter()
+            .enumerate()
+            .map(|(i, rel)| Entry {
+                rel: (*rel).to_owned(),
+                size: i as u64,
+            })
+            .collect();
+        let inputs = Input::from_entries(3, entries, |_| Span::ALL);
+        let back: Vec<String> = inputs.iter().map(Input::rel).collect();
+        assert_eq!(back, rels);
+        assert!(
+            inputs
+                .iter()
+                .enumerate()
+                .all(|(i, f)| f.size == i as u64 && f.store() == 3)
+        );
+        assert!(std::sync::Arc::ptr_eq(&inputs[0].folder, &inputs[1].folder));
+        assert!(!std::sync::Arc::ptr_eq(
+            &inputs[1].folder,
+            &inputs[2].folder
+        ));
+        assert!(inputs[4].cmp_path(&inputs[0]).is_lt());
+        assert!(inputs[3].cmp_path(&inputs[2]).is_lt());
     }
 }
