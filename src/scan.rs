@@ -223,9 +223,45 @@ enum Seen {
     Unread,
     /// Read, but not whole: it may hold any key.
     Partly,
-    /// Read whole: the key ids it holds are in the tally's filter words
-    /// `at..at + len`.
+    /// Read whole: the key ids it holds are in [`Filters`] at `at`.
     Whole { at: u32, len: u8 },
+}
+
+/// The [`KeyFilter`]s of the files read whole, one after another, in chunks:
+/// a single vector would at times hold room for twice the filters.
+#[derive(Default)]
+struct Filters {
+    chunks: Vec<Vec<u64>>,
+}
+
+impl Filters {
+    const CHUNK: usize = 4096;
+
+    /// Keeps a filter, returning how the file's [`Seen`] finds it.
+    fn add(&mut self, words: &[u64]) -> Seen {
+        if self
+            .chunks
+            .last()
+            .is_none_or(|c| c.len() + words.len() > Self::CHUNK)
+        {
+            self.chunks.push(Vec::with_capacity(Self::CHUNK));
+        }
+        let last = self.chunks.len() - 1;
+        let chunk = &mut self.chunks[last];
+        let at = u32::try_from(last * Self::CHUNK + chunk.len());
+        match (at, u8::try_from(words.len())) {
+            (Ok(at), Ok(len)) if words.len() <= Self::CHUNK => {
+                chunk.extend_from_slice(words);
+                Seen::Whole { at, len }
+            }
+            _ => Seen::Partly,
+        }
+    }
+
+    fn get(&self, at: u32, len: u8) -> Option<&[u64]> {
+        let (chunk, from) = (at as usize / Self::CHUNK, at as usize % Self::CHUNK);
+        self.chunks.get(chunk)?.get(from..from + usize::from(len))
+    }
 }
 
 /// What the reads so far add up to; workers fold their results in as they
@@ -233,8 +269,7 @@ enum Seen {
 #[derive(Default)]
 struct Tally {
     files: Vec<Scanned>,
-    /// The [`KeyFilter`]s of the files read whole, one after another.
-    filters: Vec<u64>,
+    filters: Filters,
     stats: InputStats,
     events: Vec<Event>,
 }
@@ -252,16 +287,7 @@ impl Tally {
         }
         file.searched.extend(&r.searched);
         file.seen = match r.keys {
-            Some(f) => {
-                let (at, len) = (u32::try_from(self.filters.len()), u8::try_from(f.0.len()));
-                match (at, len) {
-                    (Ok(at), Ok(len)) => {
-                        self.filters.extend_from_slice(&f.0);
-                        Seen::Whole { at, len }
-                    }
-                    _ => Seen::Partly,
-                }
-            }
+            Some(f) => self.filters.add(&f.0),
             None => Seen::Partly,
         };
         let source = &r.name;
@@ -391,17 +417,21 @@ pub fn run(config: &Config, progress: &Progress) -> Result<Outcome> {
         }
     }
     progress.finish();
+    // What was kept per file is not needed past the counts: free it before
+    // the timeline is built, the run's other high point of memory.
+    drop((inputs, catalog));
     let Tally {
         files,
         mut stats,
         events,
-        ..
+        filters,
     } = tally;
     stats.files_listed = files.len() as u64;
     stats.files_pruned = files
         .iter()
         .filter(|f| matches!(f.seen, Seen::Unread))
         .count() as u64;
+    drop((files, filters));
     for list in [
         &mut stats.skipped,
         &mut stats.partial,
@@ -432,14 +462,11 @@ pub fn run(config: &Config, progress: &Progress) -> Result<Outcome> {
 /// hold: every appearance that makes an event part of the lineage is such a
 /// field. This is what keeps a late-discovered long-lived key from
 /// re-reading every file after it.
-fn has_pending(input: &Input, file: &Scanned, filters: &[u64], matcher: &Matcher) -> bool {
+fn has_pending(input: &Input, file: &Scanned, filters: &Filters, matcher: &Matcher) -> bool {
     let holds = |key: &AccessKeyId| match file.seen {
-        Seen::Whole { at, len } => {
-            let at = at as usize;
-            filters
-                .get(at..at + usize::from(len))
-                .is_none_or(|words| KeyFilter(words).may_contain(key.as_str().as_bytes()))
-        }
+        Seen::Whole { at, len } => filters
+            .get(at, len)
+            .is_none_or(|words| KeyFilter(words).may_contain(key.as_str().as_bytes())),
         Seen::Unread | Seen::Partly => true,
     };
     matcher

@@ -97,14 +97,16 @@ pub trait Store: Send + Sync {
 /// A file to read, with what its location says about its contents.
 ///
 /// An archive has thousands of files per day and the scan keeps one `Input`
-/// for each, so it is kept small: the files of one folder share one
-/// allocation holding the folder's path and all their names, and the name
+/// for each, so it is kept small. The files of one folder share one
+/// allocation: the folder's path, the start and end all their names share
+/// (`ACCOUNT_CloudTrail_REGION_YYYYMMDD` and `.json.gz` in a delivery
+/// folder), and what is left of each name, about a third of it. The name
 /// shown to people is made only when the file is read.
 #[derive(Clone, Debug)]
 pub struct Input {
     folder: Arc<Folder>,
-    /// Where its name is in `folder.names`.
-    name: [u32; 2],
+    /// Where the rest of its name is in `folder.middles`.
+    middle: [u32; 2],
     /// Size as listed.
     pub size: u64,
     /// The event times it can hold, from its delivery folder.
@@ -119,8 +121,12 @@ struct Folder {
     /// Its path or key prefix relative to the store (ending in `/`, or
     /// empty).
     dir: Box<str>,
-    /// The names of its files, one after another.
-    names: Box<str>,
+    /// How all the names start.
+    head: Box<str>,
+    /// How all the names end, after their heads.
+    tail: Box<str>,
+    /// What is between, for each name, one after another.
+    middles: Box<str>,
 }
 
 impl Input {
@@ -149,23 +155,29 @@ impl Input {
                 })
                 .count()
                 .max(1);
-            let (group, tail) = rest.split_at(run);
-            rest = tail;
-            let mut names = String::with_capacity(len);
-            let mut bounds = Vec::with_capacity(run);
-            for e in group {
-                let from = names.len();
-                names.push_str(&e.rel[dir.len()..]);
-                bounds.push([from, names.len()].map(|b| u32::try_from(b).unwrap_or(u32::MAX)));
-            }
+            let (group, after) = rest.split_at(run);
+            rest = after;
+            let names: Vec<&str> = group.iter().map(|e| &e.rel[dir.len()..]).collect();
+            let (head, tail) = common_ends(&names);
+            let mut middles = String::new();
+            let bounds: Vec<[u32; 2]> = names
+                .iter()
+                .map(|name| {
+                    let from = middles.len();
+                    middles.push_str(&name[head.len()..name.len() - tail.len()]);
+                    [from, middles.len()].map(|b| u32::try_from(b).unwrap_or(u32::MAX))
+                })
+                .collect();
             let folder = Arc::new(Folder {
                 store,
                 dir: dir.into(),
-                names: names.into_boxed_str(),
+                head: head.into(),
+                tail: tail.into(),
+                middles: middles.into_boxed_str(),
             });
-            inputs.extend(group.iter().zip(bounds).map(|(e, name)| Input {
+            inputs.extend(group.iter().zip(bounds).map(|(e, middle)| Input {
                 folder: Arc::clone(&folder),
-                name,
+                middle,
                 size: e.size,
                 span: span(&e.rel),
             }));
@@ -178,30 +190,66 @@ impl Input {
         self.folder.store
     }
 
-    /// Its name within its folder.
-    fn file(&self) -> &str {
-        let [from, to] = self.name.map(|b| b as usize);
-        self.folder.names.get(from..to).unwrap_or_default()
+    /// Its name within its folder, in three parts.
+    fn name(&self) -> [&str; 3] {
+        let [from, to] = self.middle.map(|b| b as usize);
+        let f = &*self.folder;
+        [
+            &*f.head,
+            f.middles.get(from..to).unwrap_or_default(),
+            &*f.tail,
+        ]
     }
 
     /// The path or key relative to the store.
     pub fn rel(&self) -> String {
-        [&*self.folder.dir, self.file()].concat()
+        let [head, middle, tail] = self.name();
+        [&*self.folder.dir, head, middle, tail].concat()
     }
 
     /// Orders inputs by folder, then name.
     pub fn cmp_path(&self, other: &Input) -> std::cmp::Ordering {
-        (self.store(), &*self.folder.dir, self.file()).cmp(&(
-            other.store(),
-            &*other.folder.dir,
-            other.file(),
-        ))
+        (self.store(), &*self.folder.dir)
+            .cmp(&(other.store(), &*other.folder.dir))
+            .then_with(|| {
+                let [a, b] = [self, other].map(Input::name);
+                a.iter()
+                    .flat_map(|p| p.bytes())
+                    .cmp(b.iter().flat_map(|p| p.bytes()))
+            })
     }
 }
 
 /// The folder part of a relative path: up to and including its last `/`.
 fn dir_of(rel: &str) -> &str {
     &rel[..rel.rfind('/').map_or(0, |i| i + 1)]
+}
+
+/// The longest start and end that all `names` share, not overlapping.
+fn common_ends<'a>(names: &[&'a str]) -> (&'a str, &'a str) {
+    let Some(first) = names.first() else {
+        return ("", "");
+    };
+    let shared = |a: &mut dyn Iterator<Item = (u8, u8)>| a.take_while(|(x, y)| x == y).count();
+    let mut head = first.len();
+    let mut tail = first.len();
+    for name in names {
+        let (a, b) = (first.as_bytes(), name.as_bytes());
+        head = head.min(shared(&mut a.iter().copied().zip(b.iter().copied())));
+        tail = tail.min(shared(
+            &mut a.iter().rev().copied().zip(b.iter().rev().copied()),
+        ));
+    }
+    // Equal bytes before a cut make it a character boundary in every name.
+    while !first.is_char_boundary(head) {
+        head -= 1;
+    }
+    let shortest = names.iter().map(|n| n.len()).min().unwrap_or(0);
+    tail = tail.min(shortest - head);
+    while !first.is_char_boundary(first.len() - tail) {
+        tail -= 1;
+    }
+    (&first[..head], &first[first.len() - tail..])
 }
 
 /// The event times a file can hold. Files outside the delivery layout can
@@ -229,7 +277,7 @@ impl Span {
 
 #[cfg(test)]
 mod tests {
-    use super::{Entry, Input, Span};
+    use super::{Entry, Input, Span, common_ends};
 
     #[test]
     fn inputs_keep_their_paths_and_share_their_folders() {
@@ -264,5 +312,31 @@ mod tests {
         ));
         assert!(inputs[4].cmp_path(&inputs[0]).is_lt());
         assert!(inputs[3].cmp_path(&inputs[2]).is_lt());
+    }
+
+    #[test]
+    fn names_share_their_ends_only_whole() {
+        assert_eq!(
+            common_ends(&["a_1.json.gz", "a_2.json.gz"]),
+            ("a_", ".json.gz")
+        );
+        assert_eq!(common_ends(&["ab", "ab"]), ("ab", ""));
+        assert_eq!(common_ends(&["abc", "abxbc"]), ("ab", "c"));
+        assert_eq!(common_ends(&["x"]), ("x", ""));
+        // 'é' and 'è' share their first byte; no name is cut inside it.
+        assert_eq!(common_ends(&["aé", "aè"]), ("a", ""));
+        assert_eq!(common_ends(&["éa", "èa"]), ("", "a"));
+        let rels = ["d/aé.gz", "d/aè.gz", "d/a.gz"];
+        let entries = rels
+            .iter()
+            .map(|rel| Entry {
+                rel: (*rel).to_owned(),
+                size: 0,
+            })
+            .collect();
+        let inputs = Input::from_entries(0, entries, |_| Span::ALL);
+        assert_eq!(inputs.iter().map(Input::rel).collect::<Vec<_>>(), rels);
+        assert!(inputs[2].cmp_path(&inputs[1]).is_lt());
+        assert!(inputs[1].cmp_path(&inputs[0]).is_lt());
     }
 }
