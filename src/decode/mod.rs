@@ -200,8 +200,10 @@ fn inflate_whole(gz: &[u8], scratch: &mut Scratch) -> Option<usize> {
         return None;
     }
     // Grown, never shrunk: zeroing the same bytes again for every file
-    // would cost a pass over the data.
-    if scratch.inflated.len() < size {
+    // would cost a pass over the data. Grown to the size asked, not doubled,
+    // so each worker holds its largest file once, not up to twice over.
+    if let Some(more) = size.checked_sub(scratch.inflated.len()) {
+        scratch.inflated.reserve_exact(more);
         scratch.inflated.resize(size, 0);
     }
     let out = &mut scratch.inflated[..size];
