@@ -17,12 +17,12 @@
 //! for the caller to classify (an event, a digest, or something else).
 //!
 //! Inside a record, the usual case by far, it looks at 64 bytes at a time:
-//! one pass marks the quotes, backslashes and unusual bytes of the block as
-//! bits, string interiors are found with bit arithmetic, and only the few
-//! brackets outside strings are visited one by one. Outside records (and at
-//! the ends of a buffer) it steps byte by byte, which is where every error
-//! but a stray byte inside a record is found; both ways accept exactly the
-//! same inputs, which a test checks on random input.
+//! vector compares mark the quotes, backslashes and unusual bytes of the
+//! block as bits, string interiors are found with bit arithmetic, and only
+//! the few brackets outside strings are visited one by one. Outside records
+//! (and at the ends of a buffer) it steps byte by byte, which is where every
+//! error but a stray byte inside a record is found; both ways accept exactly
+//! the same inputs, which a test checks on random input.
 
 use std::io::{self, Read};
 
