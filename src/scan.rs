@@ -258,9 +258,16 @@ impl Filters {
         }
     }
 
-    fn get(&self, at: u32, len: u8) -> Option<&[u64]> {
+    /// Whether a file may hold `key`, as far as its reads tell.
+    fn may_hold(&self, seen: Seen, key: &AccessKeyId) -> bool {
+        let Seen::Whole { at, len } = seen else {
+            return true;
+        };
         let (chunk, from) = (at as usize / Self::CHUNK, at as usize % Self::CHUNK);
-        self.chunks.get(chunk)?.get(from..from + usize::from(len))
+        self.chunks
+            .get(chunk)
+            .and_then(|c| c.get(from..from + usize::from(len)))
+            .is_none_or(|words| KeyFilter(words).may_contain(key.as_str().as_bytes()))
     }
 }
 
@@ -286,6 +293,8 @@ impl Tally {
             stats.rereads += 1;
         }
         file.searched.extend(&r.searched);
+        // A re-read's filter is kept anew: the words of the first are left
+        // unused, at most 128 bytes for each of the few files re-read.
         file.seen = match r.keys {
             Some(f) => self.filters.add(&f.0),
             None => Seen::Partly,
@@ -463,17 +472,9 @@ pub fn run(config: &Config, progress: &Progress) -> Result<Outcome> {
 /// field. This is what keeps a late-discovered long-lived key from
 /// re-reading every file after it.
 fn has_pending(input: &Input, file: &Scanned, filters: &Filters, matcher: &Matcher) -> bool {
-    let holds = |key: &AccessKeyId| match file.seen {
-        Seen::Whole { at, len } => filters
-            .get(at, len)
-            .is_none_or(|words| KeyFilter(words).may_contain(key.as_str().as_bytes())),
-        Seen::Unread | Seen::Partly => true,
-    };
-    matcher
-        .keys
-        .iter()
-        .enumerate()
-        .any(|(id, (k, w))| w.overlaps(&input.span) && !file.searched.contains(id) && holds(k))
+    matcher.keys.iter().enumerate().any(|(id, (k, w))| {
+        w.overlaps(&input.span) && !file.searched.contains(id) && filters.may_hold(file.seen, k)
+    })
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -781,7 +782,7 @@ fn positions(h: u64, words: usize) -> impl Iterator<Item = usize> {
 
 #[cfg(test)]
 mod tests {
-    use super::{KeyFilter, KeySet, key_hash};
+    use super::{AccessKeyId, Filters, KeyFilter, KeySet, Seen, key_hash};
 
     fn filter_of(keys: &[String]) -> KeyFilter<Vec<u64>> {
         KeyFilter::of(&mut keys.iter().map(|k| key_hash(k.as_bytes())).collect())
@@ -813,6 +814,33 @@ mod tests {
                 "{misses} false positives in 10,000 for {n} keys"
             );
         }
+    }
+
+    #[test]
+    fn filters_answer_for_each_file_across_chunks() {
+        let key = |i: usize| AccessKeyId::parse(&format!("ASIAEXAMPLEHELD{i:05}")).unwrap();
+        let mut filters = Filters::default();
+        // Enough one-word filters to fill more than a chunk; file i holds
+        // keys i and i + 1.
+        let seen: Vec<Seen> = (0..5000)
+            .map(|i| filters.add(&filter_of(&[key(i), key(i + 1)].map(|k| k.to_string())).0))
+            .collect();
+        assert!(filters.chunks.len() > 1);
+        for (i, s) in seen.iter().enumerate() {
+            assert!(matches!(s, Seen::Whole { .. }));
+            assert!(filters.may_hold(*s, &key(i)) && filters.may_hold(*s, &key(i + 1)));
+        }
+        let strays = (0..1000)
+            .filter(|&i| filters.may_hold(seen[i], &key(i + 500)))
+            .count();
+        assert!(
+            strays < 20,
+            "{strays} of 1000 files may hold a key they do not"
+        );
+        assert!(filters.may_hold(Seen::Unread, &key(0)) && filters.may_hold(Seen::Partly, &key(0)));
+        // A digest's empty filter holds nothing.
+        let digest = filters.add(&[]);
+        assert!(!filters.may_hold(digest, &key(0)));
     }
 
     #[test]
