@@ -25,7 +25,7 @@ use crate::error::{Error, Result};
 use crate::event::Event;
 use crate::model::AccessKeyId;
 use crate::output::progress::Progress;
-use crate::source::layout::Catalog;
+use crate::source::layout::{Catalog, Expansion, RegionRoot};
 use crate::source::local::LocalStore;
 use crate::source::s3::S3Store;
 use crate::source::{Body, Entry, Input, OpenError, PassedOver, Span, Store};
@@ -367,11 +367,7 @@ pub fn run(config: &Config, progress: &Progress) -> Result<Outcome> {
             }))
         });
         if let Some(hull) = hull {
-            for region in &mut catalog.regions {
-                let store = stores[region.store()].as_ref();
-                let found = region
-                    .expand(store, hull, config.delivery_margin)
-                    .map_err(|e| source_error(store, "", &e.0))?;
+            for found in expand_regions(&mut catalog.regions, &stores, hull, config)? {
                 inputs.extend(found.inputs);
                 for p in found.passed_over {
                     push_passed_over(&mut tally.stats, p);
@@ -475,6 +471,43 @@ fn has_pending(input: &Input, file: &Scanned, filters: &Filters, matcher: &Match
     matcher.keys.iter().enumerate().any(|(id, (k, w))| {
         w.overlaps(&input.span) && !file.searched.contains(id) && filters.may_hold(file.seen, k)
     })
+}
+
+/// Lists the day folders `window` needs in every region, in region order.
+///
+/// Against S3 a listing is a round trip more than work, and an organization
+/// trail has a few listings for each of its many account and region
+/// folders: one after another they took 2.1 s of a 6.8 s run over the
+/// benchmark corpus on loopback. So regions are listed side by side.
+fn expand_regions(
+    regions: &mut [RegionRoot],
+    stores: &[Box<dyn Store>],
+    window: Span,
+    config: &Config,
+) -> Result<Vec<Expansion>> {
+    const LISTERS: usize = 16;
+    let count = regions.len();
+    let next = Mutex::new(regions.iter_mut().enumerate());
+    let found = Mutex::new(Vec::with_capacity(count));
+    std::thread::scope(|scope| {
+        for _ in 0..LISTERS.min(count) {
+            scope.spawn(|| {
+                loop {
+                    let Some((i, region)) = lock(&next).next() else {
+                        break;
+                    };
+                    let store = stores[region.store()].as_ref();
+                    let expansion = region
+                        .expand(store, window, config.delivery_margin)
+                        .map_err(|e| source_error(store, "", &e.0));
+                    lock(&found).push((i, expansion));
+                }
+            });
+        }
+    });
+    let mut found = found.into_inner().unwrap_or_else(PoisonError::into_inner);
+    found.sort_by_key(|(i, _)| *i);
+    found.into_iter().map(|(_, expansion)| expansion).collect()
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
