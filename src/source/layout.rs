@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use chrono::{Datelike, NaiveDate};
 
-use super::{Input, ListError, PassedOver, Span, Store};
+use super::{Input, ListError, Listing, PassedOver, Span, Store};
 use crate::time::Timestamp;
 
 /// Folders beside `CloudTrail/` that are skipped by design.
@@ -75,14 +75,20 @@ pub struct Catalog {
     pub passed_over: Vec<PassedOver>,
 }
 
+/// Lists folders of one level of a walk, returning their listings in the
+/// order given. The orchestrator lists them side by side: against S3 each is
+/// a round trip, and an organization has a folder per account.
+pub type ListLevel<'a> = &'a dyn Fn(&[String]) -> Vec<Result<Listing, ListError>>;
+
 impl Catalog {
-    /// Walks `dir` of `store` down to the region folders.
+    /// Walks `dir` of `store` down to the region folders, a level at a time.
     pub fn discover(
         &mut self,
         store: &dyn Store,
         store_idx: usize,
         dir: &str,
         margin: Duration,
+        list_level: ListLevel<'_>,
     ) -> Result<(), ListError> {
         let (position, day_or_deeper) = position_of(dir);
         if day_or_deeper {
@@ -92,52 +98,54 @@ impl Catalog {
             self.add_files(store_idx, listing.files, margin);
             return Ok(());
         }
-        let mut stack = vec![(dir.to_owned(), position)];
-        while let Some((dir, position)) = stack.pop() {
-            if let Position::CloudTrail(account) = &position {
-                let listing = store.list_dir(&dir)?;
+        let mut level = vec![(dir.to_owned(), position)];
+        while !level.is_empty() {
+            let dirs: Vec<String> = level.iter().map(|(dir, _)| dir.clone()).collect();
+            let mut next = Vec::new();
+            for ((_, position), listing) in level.into_iter().zip(list_level(&dirs)) {
+                let listing = listing?;
                 self.passed_over.extend(listing.passed_over);
                 self.add_files(store_idx, listing.files, margin);
-                for sub in listing.dirs {
-                    self.regions.push(RegionRoot {
-                        store: store_idx,
-                        account: account.clone(),
-                        region: last_component(&sub).to_owned(),
-                        dir: sub,
-                        available: None,
-                        listed: BTreeSet::new(),
-                    });
-                }
-                continue;
-            }
-            let listing = store.list_dir(&dir)?;
-            self.passed_over.extend(listing.passed_over);
-            self.add_files(store_idx, listing.files, margin);
-            for sub in listing.dirs.into_iter().rev() {
-                let name = last_component(&sub);
-                let child = match (&position, name) {
-                    (_, "AWSLogs") => Position::AwsLogs,
-                    (Position::AwsLogs, n) if n.starts_with("o-") => Position::Org,
-                    (Position::AwsLogs | Position::Org, n) if is_account(n) => {
-                        Position::Account(n.to_owned())
-                    }
-                    (Position::Account(a), "CloudTrail") => Position::CloudTrail(a.clone()),
-                    (Position::Account(_), n) => {
-                        let reason = BY_DESIGN
-                            .iter()
-                            .find(|(d, _)| *d == n)
-                            .map_or("not CloudTrail logs", |(_, why)| *why);
-                        self.passed_over.push(PassedOver {
-                            name: store.display(&sub),
-                            reason: format!("skipped by design: {reason}"),
-                            failure: false,
+                if let Position::CloudTrail(account) = &position {
+                    for sub in listing.dirs {
+                        self.regions.push(RegionRoot {
+                            store: store_idx,
+                            account: account.clone(),
+                            region: last_component(&sub).to_owned(),
+                            dir: sub,
+                            available: None,
+                            listed: BTreeSet::new(),
                         });
-                        continue;
                     }
-                    _ => Position::Free,
-                };
-                stack.push((sub, child));
+                    continue;
+                }
+                for sub in listing.dirs {
+                    let name = last_component(&sub);
+                    let child = match (&position, name) {
+                        (_, "AWSLogs") => Position::AwsLogs,
+                        (Position::AwsLogs, n) if n.starts_with("o-") => Position::Org,
+                        (Position::AwsLogs | Position::Org, n) if is_account(n) => {
+                            Position::Account(n.to_owned())
+                        }
+                        (Position::Account(a), "CloudTrail") => Position::CloudTrail(a.clone()),
+                        (Position::Account(_), n) => {
+                            let reason = BY_DESIGN
+                                .iter()
+                                .find(|(d, _)| *d == n)
+                                .map_or("not CloudTrail logs", |(_, why)| *why);
+                            self.passed_over.push(PassedOver {
+                                name: store.display(&sub),
+                                reason: format!("skipped by design: {reason}"),
+                                failure: false,
+                            });
+                            continue;
+                        }
+                        _ => Position::Free,
+                    };
+                    next.push((sub, child));
+                }
             }
+            level = next;
         }
         Ok(())
     }
