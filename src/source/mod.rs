@@ -92,6 +92,12 @@ pub trait Store: Send + Sync {
     /// Opens the given entries, yielding bodies in the same order. A store may
     /// fetch ahead (S3 does), but never more than its configured bound.
     fn open_all<'a>(&'a self, rels: Rels<'a>) -> Bodies<'a>;
+
+    /// How many listings are worth having in flight at once: one where a
+    /// listing is work (a local disk), more where it is a round trip (S3).
+    fn listers(&self) -> usize {
+        1
+    }
 }
 
 /// A file to read, with what its location says about its contents.
