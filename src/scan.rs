@@ -367,7 +367,9 @@ pub fn run(config: &Config, progress: &Progress) -> Result<Outcome> {
             }))
         });
         if let Some(hull) = hull {
-            for found in expand_regions(&mut catalog.regions, &stores, hull, config)? {
+            let expansions = expand_regions(&mut catalog.regions, &stores, hull, config)?;
+            inputs.reserve_exact(expansions.iter().map(|e| e.inputs.len()).sum());
+            for found in expansions {
                 inputs.extend(found.inputs);
                 for p in found.passed_over {
                     push_passed_over(&mut tally.stats, p);
