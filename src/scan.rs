@@ -10,6 +10,10 @@
 //! searched for, and never re-collects a record it collected before, so each
 //! file outside every derived window is read at most once.
 //!
+//! Listings are parallel here too, for another reason: against S3 each is a
+//! round trip, and an organization trail needs a few for every account and
+//! region folder, so they are kept in flight side by side.
+//!
 //! Everything after the scan (dedupe, trace, ordering) is sequential and
 //! deterministic, so the timeline does not depend on the thread count.
 
@@ -28,7 +32,7 @@ use crate::output::progress::Progress;
 use crate::source::layout::{Catalog, Expansion, RegionRoot};
 use crate::source::local::LocalStore;
 use crate::source::s3::S3Store;
-use crate::source::{Body, Entry, Input, OpenError, PassedOver, Span, Store};
+use crate::source::{Body, Entry, Input, ListError, Listing, OpenError, PassedOver, Span, Store};
 use crate::timeline::{Timeline, dedupe};
 use crate::trace::{Lineage, Watch, trace};
 
@@ -493,6 +497,11 @@ fn expand_regions(
     .collect()
 }
 
+/// Lists one level of a walk of `store`, in the order given.
+fn list_level(store: &dyn Store, dirs: &[String]) -> Vec<Result<Listing, ListError>> {
+    side_by_side(dirs.iter(), store.listers(), |d| store.list_dir(d))
+}
+
 /// Runs `list` on every item, `listers` at once, returning the results in
 /// item order. With one lister, on this thread: spreading a local disk's
 /// listings over threads would gain nothing and leave each thread's malloc
@@ -760,7 +769,7 @@ fn open_sources(config: &Config) -> Result<(Vec<Box<dyn Store>>, Catalog)> {
                     }
                     None => catalog
                         .discover(&store, idx, "", config.delivery_margin, &|dirs| {
-                            side_by_side(dirs.iter(), store.listers(), |d| store.list_dir(d))
+                            list_level(&store, dirs)
                         })
                         .map_err(|e| fatal(e.0))?,
                 }
@@ -770,7 +779,7 @@ fn open_sources(config: &Config) -> Result<(Vec<Box<dyn Store>>, Catalog)> {
                 let store = S3Store::connect(url, &config.s3).map_err(|e| fatal(e.0))?;
                 catalog
                     .discover(&store, idx, &url.prefix, config.delivery_margin, &|dirs| {
-                        side_by_side(dirs.iter(), store.listers(), |d| store.list_dir(d))
+                        list_level(&store, dirs)
                     })
                     .map_err(|e| fatal(e.0))?;
                 stores.push(Box::new(store));
