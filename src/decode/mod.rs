@@ -2,9 +2,10 @@
 //!
 //! Gzip is recognised by its magic bytes, never by name or headers, and
 //! concatenated members are read in full. The decompressed stream is split
-//! into records without parsing ([`split`](mod@split)); a record is parsed only when the
-//! caller's prefilter says it may mention a lineage key. Damage never loses
-//! what came before it: the outcome says how far the file could be read.
+//! into records without parsing ([`split`](mod@split)); a record is parsed
+//! only when the caller's prefilter says it may mention a lineage key. Damage
+//! never loses what came before it: the outcome says how far the file could
+//! be read.
 
 pub mod record;
 pub mod split;
@@ -199,9 +200,10 @@ fn inflate_whole(gz: &[u8], scratch: &mut Scratch) -> Option<usize> {
     if size > WHOLE_INFLATED_LIMIT || size > gz.len().saturating_mul(1032) {
         return None;
     }
-    // Grown, never shrunk: zeroing the same bytes again for every file
-    // would cost a pass over the data. Grown to the size asked, not doubled,
-    // so each worker holds its largest file once, not up to twice over.
+    // Only grown here (`decode` drops it past `KEEP_INFLATED`): zeroing the
+    // same bytes again for every file would cost a pass over the data. Grown
+    // to the size asked, not doubled, so a worker holds its largest file
+    // once, not up to twice over.
     if let Some(more) = size.checked_sub(scratch.inflated.len()) {
         scratch.inflated.reserve_exact(more);
         scratch.inflated.resize(size, 0);

@@ -2,9 +2,10 @@
 //!
 //! Everything printed here that CloudTrail recorded (ARNs with session names,
 //! user agents, error codes, file names) passes through
-//! [`sanitize::terminal`](super::sanitize::terminal), whether or not the output is a terminal: summaries
-//! get piped into `less` and saved into tickets, and an attacker's escape
-//! sequence must stay text wherever it ends up.
+//! [`sanitize::terminal`](super::sanitize::terminal), whether or not the
+//! output is a terminal: summaries get piped into `less` and saved into
+//! tickets, and an attacker's escape sequence must stay text wherever it ends
+//! up.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Write};
