@@ -103,9 +103,12 @@ pub struct Outcome {
 ///
 /// Keys are only ever added, and each keeps its position: that position is
 /// its id in a [`KeySet`], so sets made against an older matcher stay valid.
+#[derive(Clone)]
 struct Matcher {
     keys: Vec<(AccessKeyId, Span)>,
-    ids: HashMap<AccessKeyId, usize>,
+    /// Ids by the [`key_hash`] of their key: the scan hashes every
+    /// `accessKeyId` value it meets for the file's filter anyway.
+    ids: HashMap<u64, Vec<usize>>,
     seeds: KeySet,
 }
 
@@ -121,26 +124,29 @@ impl Matcher {
 
     /// This matcher with the keys the watch list gained since it was made.
     fn grown(&self, watch: &Watch) -> Matcher {
-        let mut keys = self.keys.clone();
-        let mut ids = self.ids.clone();
-        let mut seeds = self.seeds.clone();
+        let mut grown = self.clone();
         for (k, w) in watch.windows() {
-            if !ids.contains_key(k) {
-                let id = keys.len();
+            let hash = key_hash(k.as_str().as_bytes());
+            if grown.id(k.as_str().as_bytes(), hash).is_none() {
+                let id = grown.keys.len();
                 if watch.seeds().contains(k) {
-                    seeds.insert(id);
+                    grown.seeds.insert(id);
                 }
-                ids.insert(k.clone(), id);
-                keys.push((k.clone(), *w));
+                grown.ids.entry(hash).or_default().push(id);
+                grown.keys.push((k.clone(), *w));
             }
         }
-        Matcher { keys, ids, seeds }
+        grown
     }
 
-    /// The id of a key found in a record, if it is watched.
-    fn id(&self, key: &[u8]) -> Option<usize> {
-        let key = std::str::from_utf8(key).ok()?;
-        self.ids.get(key).copied()
+    /// The id of a key found in a record, with its [`key_hash`], if it is
+    /// watched.
+    fn id(&self, key: &[u8], hash: u64) -> Option<usize> {
+        self.ids
+            .get(&hash)?
+            .iter()
+            .copied()
+            .find(|&id| self.keys[id].0.as_str().as_bytes() == key)
     }
 
     /// The keys a file with this span has to be searched for: those whose
@@ -688,8 +694,9 @@ impl decode::Sink for FileSink<'_> {
     fn wants(&mut self, record: &[u8]) -> bool {
         let (mut hit, mut collected) = (false, false);
         for key in key_fields(record) {
-            self.keys.push(key_hash(key));
-            if let Some(id) = self.matcher.id(key) {
+            let hash = key_hash(key);
+            self.keys.push(hash);
+            if let Some(id) = self.matcher.id(key, hash) {
                 hit |= self.live.contains(id);
                 collected |= self.before.contains(id);
             }
