@@ -17,17 +17,21 @@
 //! for the caller to classify (an event, a digest, or something else).
 //!
 //! Inside a record, the usual case by far, it looks at 64 bytes at a time:
-//! vector compares mark the quotes, backslashes and unusual bytes of the
-//! block as bits, string interiors are found with bit arithmetic, and only
-//! the few brackets outside strings are visited one by one. Outside records
-//! (and at the ends of a buffer) it steps byte by byte, which is where every
-//! error but a stray byte inside a record is found; both ways accept exactly
-//! the same inputs, which a test checks on random input.
+//! vector compares (`classify`) mark the quotes, backslashes, brackets
+//! and forbidden bytes of the block as bits, string interiors are found
+//! with bit arithmetic, and only the few brackets outside strings are
+//! visited one by one. Outside records (and at the ends of a buffer) it
+//! steps byte by byte, which is where every error but a stray byte inside
+//! a record is found. Both ways, and both classifiers, accept exactly the
+//! same inputs, which a test checks on random input.
 
 use std::io::{self, Read};
 
 use memchr::memchr2;
-use wide::u8x16;
+
+mod classify;
+
+use classify::{BLOCK, Classify, Portable};
 
 /// A complete value found in the stream.
 #[derive(Debug, PartialEq, Eq)]
@@ -83,11 +87,10 @@ const CLASSES: [Class; 256] = {
         let b = i as u8;
         t[i] = match b {
             b' ' | b'\t' | b'\n' | b'\r' => Class::Space,
-            b',' | b':' | b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E' => Class::Scalar,
-            b't' | b'r' | b'u' | b'f' | b'a' | b'l' | b's' | b'n' => Class::Scalar,
             b'"' => Class::Quote,
             b'{' | b'[' => Class::Open,
             b'}' | b']' => Class::Close,
+            _ if classify::valid_outside_strings(b) => Class::Scalar,
             _ => Class::Invalid,
         };
         i += 1;
@@ -201,8 +204,37 @@ struct State {
 }
 
 impl State {
+    /// Scans `buf` from `pos`, with the fastest classifier this CPU has.
     fn scan(
         &mut self,
+        buf: &[u8],
+        pos: usize,
+        base: u64,
+        each: &mut impl FnMut(Piece<'_>),
+    ) -> Result<usize, SplitError> {
+        #[cfg(test)]
+        if tests::PORTABLE_ONLY.get() {
+            return self.scan_with(Portable, buf, pos, base, each);
+        }
+        // The closure must be inlined, or it is compiled without AVX2 and
+        // every vector instruction in it becomes a call.
+        #[cfg(target_arch = "x86_64")]
+        let pos = match classify::Avx2::run(
+            #[inline(always)]
+            |c| self.scan_with(c, buf, pos, base, each),
+        ) {
+            Ok(done) => return done,
+            Err(_) => pos,
+        };
+        self.scan_with(Portable, buf, pos, base, each)
+    }
+
+    /// Returns where the scan stopped: the end of `buf`, or the start of a
+    /// block too short to classify.
+    #[inline(always)]
+    fn scan_with<C: Classify>(
+        &mut self,
+        c: C,
         buf: &[u8],
         mut pos: usize,
         base: u64,
@@ -211,7 +243,7 @@ impl State {
         let end = buf.len();
         while pos < end {
             if self.start.is_some() && !self.top_level && end - pos >= BLOCK {
-                pos = self.scan_block(buf, pos, base, each)?;
+                pos = self.scan_block(c, buf, pos, base, each)?;
                 continue;
             }
             if self.in_string {
@@ -315,15 +347,15 @@ impl State {
     }
 }
 
-const BLOCK: usize = 64;
-
 impl State {
     /// Scans the 64 bytes at `pos`, inside a record of a `Records` array.
     /// There, only brackets outside strings change the state, and any byte
     /// JSON forbids outside strings is an error. Returns where to go on:
     /// after the block, or after the record's closing brace.
-    fn scan_block(
+    #[inline(always)]
+    fn scan_block<C: Classify>(
         &mut self,
+        c: C,
         buf: &[u8],
         pos: usize,
         base: u64,
@@ -335,74 +367,49 @@ impl State {
         else {
             return Ok(pos);
         };
-        let marks = Marks::of(block);
+        let marks = c.marks(block);
         let mut carry = u64::from(self.in_string && self.escaped);
         let quotes = marks.quotes & !escaped(marks.backslashes, &mut carry);
         // Bit i: after byte i, the scan is inside a string.
         let inside = prefix_xor(quotes) ^ if self.in_string { !0 } else { 0 };
-        let mut visit = marks.unusual & !inside & !quotes;
-        while visit != 0 {
-            let i = visit.trailing_zeros() as usize;
-            visit &= visit - 1;
-            match CLASSES[block[i] as usize] {
-                Class::Space | Class::Scalar | Class::Quote => {}
-                Class::Open => self.depth += 1,
-                Class::Close => {
-                    // Inside a record the depth is above the record depth.
-                    self.depth -= 1;
-                    if Some(self.depth) == self.record_depth {
-                        if let Some(start) = self.start.take() {
-                            each(Piece::Record(&buf[start..=pos + i]));
-                        }
-                        self.in_string = false;
-                        self.escaped = false;
-                        return Ok(pos + i + 1);
-                    }
+        let outside = !inside & !quotes;
+        // Inside a record the depth is above the record depth, until the
+        // bracket that closes the record.
+        let mut brackets = (marks.open | marks.close) & outside;
+        let mut end = None;
+        while brackets != 0 {
+            let i = brackets.trailing_zeros() as usize;
+            brackets &= brackets - 1;
+            if marks.open >> i & 1 == 1 {
+                self.depth += 1;
+            } else {
+                self.depth -= 1;
+                if Some(self.depth) == self.record_depth {
+                    end = Some(i);
+                    break;
                 }
-                Class::Invalid => return Err(syntax(buf, pos + i, base)),
             }
         }
-        self.in_string = inside >> 63 == 1;
-        self.escaped = carry == 1;
-        Ok(pos + BLOCK)
-    }
-}
-
-/// One bit per byte of a block.
-struct Marks {
-    quotes: u64,
-    backslashes: u64,
-    /// Bytes other than `"`, `,` and `:`: outside strings, the only ones
-    /// that may need a look (brackets, literals, numbers, stray bytes).
-    unusual: u64,
-}
-
-impl Marks {
-    // Inlined so that the masks stay in registers: called once per 64
-    // bytes, a call and a stack round trip showed as a fifth of the run.
-    #[inline(always)]
-    fn of(block: &[u8; BLOCK]) -> Marks {
-        // Sixteen bytes at a time: one vector compare per byte class, and
-        // the compare results' top bits gathered into a mask (`pmovmskb` on
-        // x86-64, a short sequence on NEON, a loop elsewhere). This is 1.6x
-        // the speed of flag bytes packed by multiplication, the splitter's
-        // earlier form, on inflated files still in cache.
-        let [quote, backslash, comma, colon] = [b'"', b'\\', b',', b':'].map(u8x16::splat);
-        let (mut quotes, mut backslashes, mut common) = (0, 0, 0);
-        for (k, lane) in block.as_chunks::<16>().0.iter().enumerate() {
-            let v = u8x16::new(*lane);
-            let q = v.simd_eq(quote);
-            let c = q | v.simd_eq(comma) | v.simd_eq(colon);
-            let shift = 16 * k;
-            quotes |= u64::from(q.to_bitmask()) << shift;
-            backslashes |= u64::from(v.simd_eq(backslash).to_bitmask()) << shift;
-            common |= u64::from(c.to_bitmask()) << shift;
+        // Only bytes up to the record's end belong to this scan.
+        let mut suspect = marks.suspect & outside & end.map_or(!0, |i| (1 << i) - 1);
+        while suspect != 0 {
+            let i = suspect.trailing_zeros() as usize;
+            suspect &= suspect - 1;
+            if CLASSES[block[i] as usize] == Class::Invalid {
+                return Err(syntax(buf, pos + i, base));
+            }
         }
-        Marks {
-            quotes,
-            backslashes,
-            unusual: !common,
+        let Some(i) = end else {
+            self.in_string = inside >> 63 == 1;
+            self.escaped = carry == 1;
+            return Ok(pos + BLOCK);
+        };
+        if let Some(start) = self.start.take() {
+            each(Piece::Record(&buf[start..=pos + i]));
         }
+        self.in_string = false;
+        self.escaped = false;
+        Ok(pos + i + 1)
     }
 }
 
@@ -543,8 +550,23 @@ mod tests {
         format!("{r:?}")
     }
 
-    /// The block path and the byte path agree on everything.
+    thread_local! {
+        /// Makes this thread's scans use the portable classifier, which the
+        /// CPU's own would otherwise stand in for.
+        pub static PORTABLE_ONLY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+
+    /// The block path and the byte path agree on everything, with either
+    /// classifier.
     fn agree(input: &[u8]) {
+        let fastest = outcomes(input);
+        PORTABLE_ONLY.set(true);
+        let portable = outcomes(input);
+        PORTABLE_ONLY.set(false);
+        assert_eq!(fastest, portable, "{}", String::from_utf8_lossy(input));
+    }
+
+    fn outcomes(input: &[u8]) -> (Vec<String>, String) {
         let mut blocks = Vec::new();
         let whole = split_slice(input, |p| blocks.push(format!("{p:?}")));
         let mut bytes = Vec::new();
@@ -561,6 +583,7 @@ mod tests {
         let whole = outcome(whole);
         assert_eq!(whole, outcome(trickled), "{shown}");
         assert_eq!(whole, outcome(chunked), "{shown}");
+        (blocks, whole)
     }
 
     #[test]
