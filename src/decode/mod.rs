@@ -188,12 +188,11 @@ const _: () = assert!(WHOLE_INFLATED_LIMIT <= MAX_RECORD);
 /// Inflates a single-member gzip file into the start of `scratch.inflated`
 /// with libdeflate, returning its length. Returns `None` (and the caller
 /// streams instead) when the file is damaged, too large, or has more than
-/// one member: the trailer's size and CRC must describe exactly the bytes
-/// inflated. (libdeflate checks the first member's CRC, but ignores what
-/// follows it, so the CRC is checked again against the file's last trailer.)
+/// one member: the file's last trailer, its size and CRC, must describe
+/// exactly the bytes inflated from its first member. (The deflate data is
+/// inflated raw, so that the CRC is computed once, here.)
 fn inflate_whole(gz: &[u8], scratch: &mut Scratch) -> Option<usize> {
-    let at = gz.len().checked_sub(8)?;
-    let trailer = &gz[at..];
+    let (deflate, trailer) = gzip_parts(gz)?;
     let crc = u32::from_le_bytes([trailer[0], trailer[1], trailer[2], trailer[3]]);
     let size = u32::from_le_bytes([trailer[4], trailer[5], trailer[6], trailer[7]]) as usize;
     // The trailer is input: never trust it past deflate's maximum ratio.
@@ -209,10 +208,42 @@ fn inflate_whole(gz: &[u8], scratch: &mut Scratch) -> Option<usize> {
         scratch.inflated.resize(size, 0);
     }
     let out = &mut scratch.inflated[..size];
-    match scratch.inflater.gzip_decompress(gz, out) {
+    match scratch.inflater.deflate_decompress(deflate, out) {
         Ok(n) if n == size && libdeflater::crc32(out) == crc => Some(size),
         _ => None,
     }
+}
+
+/// Splits a gzip file into the deflate data after its first member's
+/// header (RFC 1952) and the file's last 8 bytes, the trailer of its last
+/// member. `None` when the header is not one this reads.
+fn gzip_parts(gz: &[u8]) -> Option<(&[u8], &[u8; 8])> {
+    const FHCRC: u8 = 2;
+    const FEXTRA: u8 = 4;
+    const FNAME: u8 = 8;
+    const FCOMMENT: u8 = 16;
+    let (body, trailer) = gz.split_last_chunk::<8>()?;
+    // Magic, deflate, no reserved flags; then time, extra flags and OS.
+    let (&[0x1f, 0x8b, 8, flags], rest) = body.split_first_chunk::<4>()? else {
+        return None;
+    };
+    if flags & 0xe0 != 0 {
+        return None;
+    }
+    let mut rest = rest.get(6..)?;
+    if flags & FEXTRA != 0 {
+        let (len, extra) = rest.split_first_chunk::<2>()?;
+        rest = extra.get(usize::from(u16::from_le_bytes(*len))..)?;
+    }
+    for field in [FNAME, FCOMMENT] {
+        if flags & field != 0 {
+            rest = &rest[memchr::memchr(0, rest)? + 1..];
+        }
+    }
+    if flags & FHCRC != 0 {
+        rest = rest.get(2..)?;
+    }
+    Some((rest, trailer))
 }
 
 fn read_stream(
@@ -492,6 +523,44 @@ mod tests {
         );
         assert_eq!(small.events, sink.1);
         assert_eq!(small.records, streamed.records);
+    }
+
+    #[test]
+    fn whole_file_inflate_reads_every_header_field() {
+        let doc = records(20);
+        let mut deflate = flate2::write::DeflateEncoder::new(Vec::new(), Compression::default());
+        deflate.write_all(doc.as_bytes()).unwrap();
+        let deflated = deflate.finish().unwrap();
+        let trailer = [
+            libdeflater::crc32(doc.as_bytes()).to_le_bytes(),
+            (doc.len() as u32).to_le_bytes(),
+        ]
+        .concat();
+        // Header CRC, extra field, name and comment flags, and their fields.
+        let header: &[&[u8]] = &[
+            &[0x1f, 0x8b, 8, 2 | 4 | 8 | 16, 0, 0, 0, 0, 0, 255],
+            &[3, 0, b'x', b'y', b'z'],
+            b"CloudTrail.json\0",
+            b"comment\0",
+            &[0xab, 0xcd],
+        ];
+        let with_fields = [header.concat(), deflated, trailer].concat();
+
+        let mut scratch = Scratch::default();
+        for file in [gz(doc.as_bytes()), with_fields.clone()] {
+            assert_eq!(inflate_whole(&file, &mut scratch), Some(doc.len()));
+            assert_eq!(&scratch.inflated[..doc.len()], doc.as_bytes());
+        }
+        // Reserved flags, another method, a cut header, two members: streamed.
+        let mut reserved = with_fields.clone();
+        reserved[3] |= 0x20;
+        let mut method = gz(doc.as_bytes());
+        method[2] = 7;
+        let (a, b) = doc.as_bytes().split_at(doc.len() / 2);
+        let two = [gz(a), gz(b)].concat();
+        for file in [reserved, method, with_fields[..20].to_vec(), two] {
+            assert_eq!(inflate_whole(&file, &mut scratch), None);
+        }
     }
 
     #[test]
