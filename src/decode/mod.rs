@@ -10,7 +10,7 @@
 pub mod record;
 pub mod split;
 
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufReader, Read};
 use std::sync::Arc;
 
 use flate2::bufread::MultiGzDecoder;
@@ -87,46 +87,50 @@ pub enum Status {
 
 /// Reads one body, passing the events the sink wants to it.
 pub fn decode(
-    body: impl Read,
+    mut body: impl Read,
     origin: &Arc<str>,
     sink: &mut dyn Sink,
     scratch: &mut Scratch,
 ) -> Decoded {
-    let mut reader = BufReader::with_capacity(64 * 1024, body);
-    let head = match reader.fill_buf() {
-        Ok(head) => head,
-        Err(e) => {
-            return Decoded {
-                status: Status::Failed(format!("read failed: {e}")),
-                ..Decoded::default()
-            };
-        }
+    // Small files (nearly all CloudTrail files) are read whole, straight
+    // into a reused buffer, and inflated in one call, which is markedly
+    // faster than streaming; anything large, multi-member, damaged or plain
+    // is streamed, from the bytes already read.
+    let mut head = std::mem::take(&mut scratch.compressed);
+    head.clear();
+    let limit = WHOLE_FILE_LIMIT as u64;
+    let rest = match body.by_ref().take(limit + 1).read_to_end(&mut head) {
+        Ok(_) => Rest::Body(body),
+        Err(e) => Rest::Broke(Some(e)),
     };
+    let decoded = decode_read(&head, rest, origin, sink, scratch);
+    scratch.compressed = head;
+    decoded
+}
+
+/// Decodes a body whose first bytes, `head`, have been read.
+fn decode_read(
+    head: &[u8],
+    rest: Rest<impl Read>,
+    origin: &Arc<str>,
+    sink: &mut dyn Sink,
+    scratch: &mut Scratch,
+) -> Decoded {
     if head.is_empty() {
+        let reason = match rest {
+            Rest::Broke(Some(e)) => format!("read failed: {e}"),
+            _ => "empty file".into(),
+        };
         return Decoded {
-            status: Status::Failed("empty file".into()),
+            status: Status::Failed(reason),
             ..Decoded::default()
         };
     }
     let gzip = head.starts_with(&[0x1f, 0x8b]);
-    if !gzip {
-        return read_stream(reader, false, origin, sink, scratch);
-    }
-    // Small files (nearly all CloudTrail files) are read whole and inflated
-    // in one call, which is markedly faster than streaming; anything large,
-    // multi-member or damaged is streamed from the bytes already read.
-    let mut compressed = std::mem::take(&mut scratch.compressed);
-    compressed.clear();
-    let limit = WHOLE_FILE_LIMIT as u64;
-    if let Err(e) = reader.by_ref().take(limit + 1).read_to_end(&mut compressed) {
-        // Keep every record before the break, then report the break itself.
-        let rest = io::Cursor::new(&compressed[..]).chain(Failing(Some(e)));
-        let d = stream_gzip(rest, origin, sink, scratch);
-        scratch.compressed = compressed;
-        return d;
-    }
-    let decoded = if compressed.len() as u64 <= limit
-        && let Some(len) = inflate_whole(&compressed, scratch)
+    if gzip
+        && head.len() <= WHOLE_FILE_LIMIT
+        && matches!(rest, Rest::Body(_))
+        && let Some(len) = inflate_whole(head, scratch)
     {
         let inflated = std::mem::take(&mut scratch.inflated);
         let d = read_records(true, origin, sink, |each| {
@@ -137,41 +141,27 @@ pub fn decode(
         if scratch.inflated.capacity() > KEEP_INFLATED {
             scratch.inflated = Vec::new();
         }
-        d
-    } else {
-        let rest = io::Cursor::new(&compressed[..]).chain(reader);
-        stream_gzip(rest, origin, sink, scratch)
-    };
-    scratch.compressed = compressed;
-    decoded
+        return d;
+    }
+    // A body that broke off keeps every record before the break, then
+    // reports the break itself.
+    let body = io::Cursor::new(head).chain(rest);
+    read_stream(body, gzip, origin, sink, scratch)
 }
 
-/// Inflates `gz` as a stream of gzip members: the path for large,
-/// multi-member, damaged and broken-off files.
-fn stream_gzip(
-    gz: impl Read,
-    origin: &Arc<str>,
-    sink: &mut dyn Sink,
-    scratch: &mut Scratch,
-) -> Decoded {
-    read_stream(
-        MultiGzDecoder::new(BufReader::new(gz)),
-        true,
-        origin,
-        sink,
-        scratch,
-    )
+/// What follows the first bytes of a body: the rest of it, or the error
+/// reading broke off with.
+enum Rest<R> {
+    Body(R),
+    Broke(Option<io::Error>),
 }
 
-/// A reader that fails with the error a body broke off with.
-struct Failing(Option<io::Error>);
-
-impl Read for Failing {
-    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
-        Err(self
-            .0
-            .take()
-            .unwrap_or_else(|| io::Error::other("read failed")))
+impl<R: Read> Read for Rest<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Rest::Body(body) => body.read(buf),
+            Rest::Broke(e) => Err(e.take().unwrap_or_else(|| io::Error::other("read failed"))),
+        }
     }
 }
 
@@ -246,16 +236,26 @@ fn gzip_parts(gz: &[u8]) -> Option<(&[u8], &[u8; 8])> {
     Some((rest, trailer))
 }
 
+/// Streams a body, inflating it as gzip members if `gzip`: the path for
+/// large, multi-member, damaged, broken-off and plain files.
 fn read_stream(
-    stream: impl Read,
+    body: impl Read,
     gzip: bool,
     origin: &Arc<str>,
     sink: &mut dyn Sink,
     scratch: &mut Scratch,
 ) -> Decoded {
-    read_records(gzip, origin, sink, |each| {
-        split(stream, MAX_RECORD, &mut scratch.split, each)
-    })
+    let buf = &mut scratch.split;
+    if gzip {
+        let inflated = MultiGzDecoder::new(BufReader::new(body));
+        read_records(true, origin, sink, |each| {
+            split(inflated, MAX_RECORD, buf, each)
+        })
+    } else {
+        read_records(false, origin, sink, |each| {
+            split(body, MAX_RECORD, buf, each)
+        })
+    }
 }
 
 /// Passes the records `split` finds to the sink, and says how the file ended.
@@ -496,8 +496,9 @@ mod tests {
     #[test]
     fn a_body_that_breaks_off_keeps_what_came_before() {
         let z = gz(records(300).as_bytes());
-        let body = io::Cursor::new(z[..z.len() / 2].to_vec())
-            .chain(Failing(Some(io::Error::other("connection reset"))));
+        let body = io::Cursor::new(z[..z.len() / 2].to_vec()).chain(Rest::<io::Empty>::Broke(
+            Some(io::Error::other("connection reset")),
+        ));
         let mut sink = Collect(true, Vec::new());
         let d = decode(body, &Arc::from("t"), &mut sink, &mut Scratch::default());
         assert!(sink.1.len() > 10);
@@ -515,8 +516,9 @@ mod tests {
         let small = run(&gz(doc.as_bytes()));
         let mut scratch = Scratch::default();
         let mut sink = Collect(true, Vec::new());
-        let streamed = stream_gzip(
+        let streamed = read_stream(
             &gz(doc.as_bytes())[..],
+            true,
             &Arc::from("t"),
             &mut sink,
             &mut scratch,
