@@ -47,24 +47,12 @@ pub trait Classify: Copy {
 /// splitter does not check the grammar of scalars; an unknown byte there
 /// means the data is not JSON.
 pub const fn valid_outside_strings(b: u8) -> bool {
-    matches!(
-        b,
-        b' ' | b'\t' | b'\n' | b'\r' | b',' | b':' | b'"' | b'{' | b'[' | b'}' | b']' | b'0'
-            ..=b'9'
-                | b'-'
-                | b'+'
-                | b'.'
-                | b'e'
-                | b'E'
-                | b't'
-                | b'r'
-                | b'u'
-                | b'f'
-                | b'a'
-                | b'l'
-                | b's'
-                | b'n'
-    )
+    let structure = matches!(b, b'"' | b',' | b':' | b'{' | b'}' | b'[' | b']');
+    let space = matches!(b, b' ' | b'\t' | b'\n' | b'\r');
+    let number = matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E');
+    // The letters of `true`, `false` and `null`.
+    let literal = matches!(b, b't' | b'r' | b'u' | b'f' | b'a' | b'l' | b's' | b'n');
+    structure || space || number || literal
 }
 
 /// 16 bytes at a time with `wide`: compares, then each result's top bits
