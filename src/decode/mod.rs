@@ -27,7 +27,8 @@ pub const MAX_RECORD: usize = 64 * 1024 * 1024;
 /// costs page faults on every file.
 pub struct Scratch {
     split: Vec<u8>,
-    compressed: Vec<u8>,
+    /// The first bytes of a body: all of it, for all but the largest files.
+    head: Vec<u8>,
     inflated: Vec<u8>,
     inflater: libdeflater::Decompressor,
 }
@@ -36,7 +37,7 @@ impl Default for Scratch {
     fn default() -> Scratch {
         Scratch {
             split: Vec::new(),
-            compressed: Vec::new(),
+            head: Vec::new(),
             inflated: Vec::new(),
             inflater: libdeflater::Decompressor::new(),
         }
@@ -96,7 +97,7 @@ pub fn decode(
     // into a reused buffer, and inflated in one call, which is markedly
     // faster than streaming; anything large, multi-member, damaged or plain
     // is streamed, from the bytes already read.
-    let mut head = std::mem::take(&mut scratch.compressed);
+    let mut head = std::mem::take(&mut scratch.head);
     head.clear();
     let limit = WHOLE_FILE_LIMIT as u64;
     let rest = match body.by_ref().take(limit + 1).read_to_end(&mut head) {
@@ -104,7 +105,7 @@ pub fn decode(
         Err(e) => Rest::Broke(Some(e)),
     };
     let decoded = decode_read(&head, rest, origin, sink, scratch);
-    scratch.compressed = head;
+    scratch.head = head;
     decoded
 }
 

@@ -219,18 +219,16 @@ impl State {
         // The closure must be inlined, or it is compiled without AVX2 and
         // every vector instruction in it becomes a call.
         #[cfg(target_arch = "x86_64")]
-        let pos = match classify::Avx2::run(
+        if let Ok(done) = classify::Avx2::run(
             #[inline(always)]
             |c| self.scan_with(c, buf, pos, base, each),
         ) {
-            Ok(done) => return done,
-            Err(_) => pos,
-        };
+            return done;
+        }
         self.scan_with(Portable, buf, pos, base, each)
     }
 
-    /// Returns where the scan stopped: the end of `buf`, or the start of a
-    /// block too short to classify.
+    /// [`State::scan`] with the classifier `c`: returns the end of `buf`.
     #[inline(always)]
     fn scan_with<C: Classify>(
         &mut self,
