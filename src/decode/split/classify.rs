@@ -155,8 +155,10 @@ mod avx2 {
     /// Tables by low and by high nibble. The valid bytes are a union of
     /// rectangles (a set of high nibbles by a set of low nibbles), one bit
     /// each, so a byte is valid exactly when its two entries share a bit.
-    /// Bytes from 0x80 have no entry by high nibble. A test checks every
-    /// byte against [`valid_outside_strings`].
+    /// Bytes from 0x80 have no entry by high nibble. Every byte is checked
+    /// against [`valid_outside_strings`] at compile time, just below. Both
+    /// 128-bit halves of a `pshufb` table hold the same 16 entries, as it
+    /// looks up within each half.
     const NIBBLES: ([u8; 16], [u8; 16]) = {
         let rects: [(&[u8], &[u8]); 7] = [
             (&[0x0], &[0x9, 0xa, 0xd]),                     // \t \n \r
