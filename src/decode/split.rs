@@ -240,8 +240,11 @@ impl State {
     ) -> Result<usize, SplitError> {
         let end = buf.len();
         while pos < end {
-            if self.start.is_some() && !self.top_level && end - pos >= BLOCK {
-                pos = self.scan_block(c, buf, pos, base, each)?;
+            if self.start.is_some()
+                && !self.top_level
+                && let Some(block) = buf[pos..].first_chunk::<BLOCK>()
+            {
+                pos = self.scan_block(c, block, buf, pos, base, each)?;
                 continue;
             }
             if self.in_string {
@@ -346,25 +349,21 @@ impl State {
 }
 
 impl State {
-    /// Scans the 64 bytes at `pos`, inside a record of a `Records` array.
-    /// There, only brackets outside strings change the state, and any byte
-    /// JSON forbids outside strings is an error. Returns where to go on:
-    /// after the block, or after the record's closing brace.
+    /// Scans `block`, the 64 bytes of `buf` at `pos`, inside a record of a
+    /// `Records` or bare array. There, only brackets outside strings change
+    /// the state, and any byte JSON forbids outside strings is an error.
+    /// Returns where to go on: after the block, or after the record's
+    /// closing bracket.
     #[inline(always)]
     fn scan_block<C: Classify>(
         &mut self,
         c: C,
+        block: &[u8; BLOCK],
         buf: &[u8],
         pos: usize,
         base: u64,
         each: &mut impl FnMut(Piece<'_>),
     ) -> Result<usize, SplitError> {
-        let Some(block) = buf
-            .get(pos..pos + BLOCK)
-            .and_then(|b| <&[u8; BLOCK]>::try_from(b).ok())
-        else {
-            return Ok(pos);
-        };
         let marks = c.marks(block);
         let mut carry = u64::from(self.in_string && self.escaped);
         let quotes = marks.quotes & !escaped(marks.backslashes, &mut carry);
