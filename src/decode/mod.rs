@@ -95,8 +95,8 @@ pub fn decode(
 ) -> Decoded {
     // Small files (nearly all CloudTrail files) are read whole, straight
     // into a reused buffer, and inflated in one call, which is markedly
-    // faster than streaming; anything large, multi-member, damaged or plain
-    // is streamed, from the bytes already read.
+    // faster than streaming; anything large, multi-member or damaged is
+    // streamed, from the bytes already read.
     let mut head = std::mem::take(&mut scratch.head);
     head.clear();
     let limit = WHOLE_FILE_LIMIT as u64;
@@ -105,7 +105,10 @@ pub fn decode(
         Err(e) => Rest::Broke(Some(e)),
     };
     let decoded = decode_read(&head, rest, origin, sink, scratch);
-    scratch.head = head;
+    // Keep a typical file's worth of buffer, not the largest one seen.
+    if head.capacity() <= KEEP_BUFFER {
+        scratch.head = head;
+    }
     decoded
 }
 
@@ -128,18 +131,18 @@ fn decode_read(
         };
     }
     let gzip = head.starts_with(&[0x1f, 0x8b]);
-    if gzip
-        && head.len() <= WHOLE_FILE_LIMIT
-        && matches!(rest, Rest::Body(_))
-        && let Some(len) = inflate_whole(head, scratch)
-    {
+    let whole = head.len() <= WHOLE_FILE_LIMIT && matches!(rest, Rest::Body(_));
+    if whole && !gzip {
+        return read_records(false, origin, sink, |each| split_slice(head, each));
+    }
+    if whole && let Some(len) = inflate_whole(head, scratch) {
         let inflated = std::mem::take(&mut scratch.inflated);
         let d = read_records(true, origin, sink, |each| {
             split_slice(&inflated[..len], each)
         });
         scratch.inflated = inflated;
         // Keep a typical file's worth of buffer, not the largest one seen.
-        if scratch.inflated.capacity() > KEEP_INFLATED {
+        if scratch.inflated.capacity() > KEEP_BUFFER {
             scratch.inflated = Vec::new();
         }
         return d;
@@ -166,8 +169,8 @@ impl<R: Read> Read for Rest<R> {
     }
 }
 
-/// Inflate buffers larger than this are released after use.
-const KEEP_INFLATED: usize = 8 * 1024 * 1024;
+/// Read and inflate buffers larger than this are released after use.
+const KEEP_BUFFER: usize = 8 * 1024 * 1024;
 
 /// Compressed files up to this size are inflated whole.
 const WHOLE_FILE_LIMIT: usize = 16 * 1024 * 1024;
@@ -178,19 +181,28 @@ const _: () = assert!(WHOLE_INFLATED_LIMIT <= MAX_RECORD);
 
 /// Inflates a single-member gzip file into the start of `scratch.inflated`
 /// with libdeflate, returning its length. Returns `None` (and the caller
-/// streams instead) when the file is damaged, too large, or has more than
-/// one member: the file's last trailer, its size and CRC, must describe
-/// exactly the bytes inflated from its first member. (The deflate data is
-/// inflated raw, so that the CRC is computed once, here.)
+/// streams instead) when the file is damaged, too large, or may have more
+/// than one member: the file's last trailer, its size and CRC, must describe
+/// exactly the bytes inflated from its first member, and no second member's
+/// header may follow it. (The deflate data is inflated raw, so that the CRC
+/// is computed once, here.)
 fn inflate_whole(gz: &[u8], scratch: &mut Scratch) -> Option<usize> {
     let (deflate, trailer) = gzip_parts(gz)?;
+    // libdeflate stops at the end of the first member and ignores the rest,
+    // so a second member (even a copy of the first, which the trailer check
+    // would pass) must send the file to the streaming path. The magic can
+    // also turn up inside deflate data, in about one file in 400 the size of
+    // CloudTrail's: those are streamed too, which is only slower.
+    if memchr::memmem::find(deflate, &[0x1f, 0x8b, 8]).is_some() {
+        return None;
+    }
     let crc = u32::from_le_bytes([trailer[0], trailer[1], trailer[2], trailer[3]]);
     let size = u32::from_le_bytes([trailer[4], trailer[5], trailer[6], trailer[7]]) as usize;
     // The trailer is input: never trust it past deflate's maximum ratio.
     if size > WHOLE_INFLATED_LIMIT || size > gz.len().saturating_mul(1032) {
         return None;
     }
-    // Only grown here (`decode` drops it past `KEEP_INFLATED`): zeroing the
+    // Only grown here (`decode` drops it past `KEEP_BUFFER`): zeroing the
     // same bytes again for every file would cost a pass over the data. Grown
     // to the size asked, not doubled, so a worker holds its largest file
     // once, not up to twice over.
@@ -207,7 +219,8 @@ fn inflate_whole(gz: &[u8], scratch: &mut Scratch) -> Option<usize> {
 
 /// Splits a gzip file into the deflate data after its first member's
 /// header (RFC 1952) and the file's last 8 bytes, the trailer of its last
-/// member. `None` when the header is not one this reads.
+/// member. `None` when the header is not one this reads, or its own CRC
+/// does not match it.
 fn gzip_parts(gz: &[u8]) -> Option<(&[u8], &[u8; 8])> {
     const FHCRC: u8 = 2;
     const FEXTRA: u8 = 4;
@@ -232,7 +245,12 @@ fn gzip_parts(gz: &[u8]) -> Option<(&[u8], &[u8; 8])> {
         }
     }
     if flags & FHCRC != 0 {
-        rest = rest.get(2..)?;
+        let (crc, after) = rest.split_first_chunk::<2>()?;
+        let header = &body[..body.len() - rest.len()];
+        if libdeflater::crc32(header) as u16 != u16::from_le_bytes(*crc) {
+            return None;
+        }
+        rest = after;
     }
     Some((rest, trailer))
 }
@@ -540,30 +558,46 @@ mod tests {
         ]
         .concat();
         // Header CRC, extra field, name and comment flags, and their fields.
-        let header: &[&[u8]] = &[
-            &[0x1f, 0x8b, 8, 2 | 4 | 8 | 16, 0, 0, 0, 0, 0, 255],
+        let mut header = [
+            &[0x1f, 0x8b, 8, 2 | 4 | 8 | 16, 0, 0, 0, 0, 0, 255][..],
             &[3, 0, b'x', b'y', b'z'],
             b"CloudTrail.json\0",
             b"comment\0",
-            &[0xab, 0xcd],
-        ];
-        let with_fields = [header.concat(), deflated, trailer].concat();
+        ]
+        .concat();
+        let header_crc = libdeflater::crc32(&header) as u16;
+        header.extend(header_crc.to_le_bytes());
+        let with_fields = [header, deflated, trailer].concat();
 
         let mut scratch = Scratch::default();
         for file in [gz(doc.as_bytes()), with_fields.clone()] {
             assert_eq!(inflate_whole(&file, &mut scratch), Some(doc.len()));
             assert_eq!(&scratch.inflated[..doc.len()], doc.as_bytes());
         }
-        // Reserved flags, another method, a cut header, two members: streamed.
+        // Reserved flags, a wrong header CRC, another method, a cut header,
+        // two members, and twice the same member (whose trailer matches
+        // the first member's): streamed.
         let mut reserved = with_fields.clone();
         reserved[3] |= 0x20;
+        let mut header_crc = with_fields.clone();
+        header_crc[39] ^= 1;
         let mut method = gz(doc.as_bytes());
         method[2] = 7;
         let (a, b) = doc.as_bytes().split_at(doc.len() / 2);
         let two = [gz(a), gz(b)].concat();
-        for file in [reserved, method, with_fields[..20].to_vec(), two] {
+        let twice = [gz(doc.as_bytes()), gz(doc.as_bytes())].concat();
+        for file in [
+            reserved,
+            header_crc,
+            method,
+            with_fields[..20].to_vec(),
+            two,
+        ] {
             assert_eq!(inflate_whole(&file, &mut scratch), None);
         }
+        assert_eq!(inflate_whole(&twice, &mut scratch), None);
+        let d = run(&twice);
+        assert_eq!((d.records, d.status), (40, Status::Complete));
     }
 
     #[test]
