@@ -162,12 +162,36 @@ enum Rest<R> {
 
 impl<R: Read> Read for Rest<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Rest::Body(body) => body.read(buf),
-            Rest::Broke(e) => Err(e.take().unwrap_or_else(|| io::Error::other("read failed"))),
-        }
+        let e = match self {
+            Rest::Body(body) => return body.read(buf).map_err(ReadFailed::wrap),
+            Rest::Broke(e) => e.take().unwrap_or_else(|| io::Error::other("read failed")),
+        };
+        Err(ReadFailed::wrap(e))
     }
 }
+
+/// An error reading a body itself (a disk or the network), told apart from
+/// damage in the bytes read once it has passed through the gzip decoder.
+#[derive(Debug)]
+struct ReadFailed(io::Error);
+
+impl ReadFailed {
+    fn wrap(e: io::Error) -> io::Error {
+        io::Error::new(e.kind(), ReadFailed(e))
+    }
+
+    fn is(e: &io::Error) -> bool {
+        e.get_ref().is_some_and(|inner| inner.is::<ReadFailed>())
+    }
+}
+
+impl std::fmt::Display for ReadFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for ReadFailed {}
 
 /// Read and inflate buffers larger than this are released after use.
 const KEEP_BUFFER: usize = 8 * 1024 * 1024;
@@ -362,7 +386,7 @@ fn classify_top_level(b: &[u8]) -> TopLevelKind {
 fn damage_reason(e: SplitError, gzip: bool, records: u64) -> String {
     let after = format!("after {records} complete record(s)");
     match e {
-        SplitError::Io(e) if gzip => match e.kind() {
+        SplitError::Io(e) if gzip && !ReadFailed::is(&e) => match e.kind() {
             io::ErrorKind::UnexpectedEof => format!("truncated gzip stream {after}"),
             _ => format!("corrupt gzip data {after}: {e}"),
         },
@@ -514,15 +538,21 @@ mod tests {
 
     #[test]
     fn a_body_that_breaks_off_keeps_what_came_before() {
+        /// A connection that drops.
+        struct Reset;
+        impl Read for Reset {
+            fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+                Err(io::Error::other("connection reset"))
+            }
+        }
         let z = gz(records(300).as_bytes());
-        let body = io::Cursor::new(z[..z.len() / 2].to_vec()).chain(Rest::<io::Empty>::Broke(
-            Some(io::Error::other("connection reset")),
-        ));
+        let body = io::Cursor::new(z[..z.len() / 2].to_vec()).chain(Reset);
         let mut sink = Collect(true, Vec::new());
         let d = decode(body, &Arc::from("t"), &mut sink, &mut Scratch::default());
         assert!(sink.1.len() > 10);
         assert!(
-            matches!(&d.status, Status::Partial(r) if r.contains("connection reset")),
+            matches!(&d.status, Status::Partial(r)
+                if r.starts_with("read failed after") && r.contains("connection reset")),
             "{:?}",
             d.status
         );
