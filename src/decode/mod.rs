@@ -105,10 +105,8 @@ pub fn decode(
         Err(e) => Rest::Broke(Some(e)),
     };
     let decoded = decode_read(&head, rest, origin, sink, scratch);
-    // Keep a typical file's worth of buffer, not the largest one seen.
-    if head.capacity() <= KEEP_BUFFER {
-        scratch.head = head;
-    }
+    scratch.head = head;
+    release_if_large(&mut scratch.head);
     decoded
 }
 
@@ -141,10 +139,7 @@ fn decode_read(
             split_slice(&inflated[..len], each)
         });
         scratch.inflated = inflated;
-        // Keep a typical file's worth of buffer, not the largest one seen.
-        if scratch.inflated.capacity() > KEEP_BUFFER {
-            scratch.inflated = Vec::new();
-        }
+        release_if_large(&mut scratch.inflated);
         return d;
     }
     // A body that broke off keeps every record before the break, then
@@ -196,6 +191,16 @@ impl std::error::Error for ReadFailed {}
 /// Read and inflate buffers larger than this are released after use.
 const KEEP_BUFFER: usize = 8 * 1024 * 1024;
 
+/// Keeps a typical file's worth of buffer, not the largest one seen.
+fn release_if_large(buf: &mut Vec<u8>) {
+    if buf.capacity() > KEEP_BUFFER {
+        *buf = Vec::new();
+    }
+}
+
+/// How every gzip member starts: the magic bytes, then the deflate method.
+const GZIP_MEMBER: [u8; 3] = [0x1f, 0x8b, 8];
+
 /// Compressed files up to this size are inflated whole.
 const WHOLE_FILE_LIMIT: usize = 16 * 1024 * 1024;
 /// ... and only when they inflate to at most this much, which also bounds
@@ -217,7 +222,7 @@ fn inflate_whole(gz: &[u8], scratch: &mut Scratch) -> Option<usize> {
     // would pass) must send the file to the streaming path. The magic can
     // also turn up inside deflate data, in about one file in 400 the size of
     // CloudTrail's: those are streamed too, which is only slower.
-    if memchr::memmem::find(deflate, &[0x1f, 0x8b, 8]).is_some() {
+    if memchr::memmem::find(deflate, &GZIP_MEMBER).is_some() {
         return None;
     }
     let crc = u32::from_le_bytes([trailer[0], trailer[1], trailer[2], trailer[3]]);
@@ -226,7 +231,7 @@ fn inflate_whole(gz: &[u8], scratch: &mut Scratch) -> Option<usize> {
     if size > WHOLE_INFLATED_LIMIT || size > gz.len().saturating_mul(1032) {
         return None;
     }
-    // Only grown here (`decode` drops it past `KEEP_BUFFER`): zeroing the
+    // Only grown here (`release_if_large` drops it after use): zeroing the
     // same bytes again for every file would cost a pass over the data. Grown
     // to the size asked, not doubled, so a worker holds its largest file
     // once, not up to twice over.
@@ -252,10 +257,8 @@ fn gzip_parts(gz: &[u8]) -> Option<(&[u8], &[u8; 8])> {
     const FCOMMENT: u8 = 16;
     let (body, trailer) = gz.split_last_chunk::<8>()?;
     // Magic, deflate, no reserved flags; then time, extra flags and OS.
-    let (&[0x1f, 0x8b, 8, flags], rest) = body.split_first_chunk::<4>()? else {
-        return None;
-    };
-    if flags & 0xe0 != 0 {
+    let (&[magic @ .., flags], rest) = body.split_first_chunk::<4>()?;
+    if magic != GZIP_MEMBER || flags & 0xe0 != 0 {
         return None;
     }
     let mut rest = rest.get(6..)?;
