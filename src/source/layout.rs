@@ -40,6 +40,10 @@ enum Position {
     Org,
     Account(String),
     CloudTrail(String),
+    /// A `CloudTrail/REGION/` folder, of this account.
+    Region(String),
+    /// Inside a region folder: a year, month or day.
+    InRegion,
 }
 
 /// One `…/CloudTrail/REGION/` folder, whose day folders are listed on demand.
@@ -82,6 +86,10 @@ pub type ListLevel<'a> = &'a dyn Fn(&[String]) -> Vec<Result<Listing, ListError>
 
 impl Catalog {
     /// Walks `dir` of `store` down to the region folders, a level at a time.
+    ///
+    /// Where `dir` sits is read from the whole path, the store's root
+    /// included: an analyst points keytrail at `~/case/AWSLogs` or at one
+    /// region's folder as often as at the folder above.
     pub fn discover(
         &mut self,
         store: &dyn Store,
@@ -90,14 +98,28 @@ impl Catalog {
         margin: Duration,
         list_level: ListLevel<'_>,
     ) -> Result<(), ListError> {
-        let (position, day_or_deeper) = position_of(dir);
-        if day_or_deeper {
-            // Already inside a region: small enough to list in full.
-            let listing = store.list_all(dir)?;
-            self.passed_over.extend(listing.passed_over);
-            self.add_files(store_idx, listing.files, margin);
-            return Ok(());
-        }
+        let here = format!("{}{dir}", store.root_path());
+        let position = match position_of(&here) {
+            Position::Region(account) => {
+                self.regions.push(RegionRoot {
+                    store: store_idx,
+                    region: last_component(&here).to_owned(),
+                    account,
+                    dir: dir.to_owned(),
+                    available: None,
+                    listed: BTreeSet::new(),
+                });
+                return Ok(());
+            }
+            Position::InRegion => {
+                // Already inside a region: small enough to list in full.
+                let listing = store.list_all(dir)?;
+                self.passed_over.extend(listing.passed_over);
+                self.add_files(store, store_idx, listing.files, margin);
+                return Ok(());
+            }
+            position => position,
+        };
         let mut level = vec![(dir.to_owned(), position)];
         while !level.is_empty() {
             let dirs: Vec<String> = level.iter().map(|(dir, _)| dir.clone()).collect();
@@ -105,7 +127,7 @@ impl Catalog {
             for ((_, position), listing) in level.into_iter().zip(list_level(&dirs)) {
                 let listing = listing?;
                 self.passed_over.extend(listing.passed_over);
-                self.add_files(store_idx, listing.files, margin);
+                self.add_files(store, store_idx, listing.files, margin);
                 if let Position::CloudTrail(account) = &position {
                     for sub in listing.dirs {
                         self.regions.push(RegionRoot {
@@ -150,10 +172,22 @@ impl Catalog {
         Ok(())
     }
 
-    fn add_files(&mut self, store_idx: usize, files: Vec<super::Entry>, margin: Duration) {
+    /// Adds files found outside the region folders, each with the span its
+    /// whole path gives.
+    fn add_files(
+        &mut self,
+        store: &dyn Store,
+        store_idx: usize,
+        files: Vec<super::Entry>,
+        margin: Duration,
+    ) {
+        let mut path = store.root_path().to_owned();
+        let root = path.len();
         self.free
             .extend(Input::from_entries(store_idx, files, |rel| {
-                span_of(rel, margin)
+                path.truncate(root);
+                path.push_str(rel);
+                span_of(&path, margin)
             }));
     }
 }
@@ -261,11 +295,11 @@ fn day_span(day: NaiveDate, margin: Duration) -> Span {
     }
 }
 
-/// Where `dir` sits in the layout, and whether it is a region folder or deeper.
-fn position_of(dir: &str) -> (Position, bool) {
-    let parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
+/// Where the folder at `path` sits in the layout.
+fn position_of(path: &str) -> Position {
+    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
     let Some(at) = parts.iter().rposition(|p| *p == "AWSLogs") else {
-        return (Position::Free, false);
+        return Position::Free;
     };
     let mut position = Position::AwsLogs;
     for part in &parts[at + 1..] {
@@ -275,11 +309,12 @@ fn position_of(dir: &str) -> (Position, bool) {
                 Position::Account(p.to_owned())
             }
             (Position::Account(a), "CloudTrail") => Position::CloudTrail(a.clone()),
-            (Position::CloudTrail(_), _) => return (Position::Free, true),
-            _ => return (Position::Free, false),
+            (Position::CloudTrail(a), _) => Position::Region(a.clone()),
+            (Position::Region(_) | Position::InRegion, _) => Position::InRegion,
+            _ => return Position::Free,
         };
     }
-    (position, false)
+    position
 }
 
 /// The event times a file at `path` can hold, from its delivery folder.
@@ -366,16 +401,22 @@ mod tests {
 
     #[test]
     fn positions() {
-        assert_eq!(position_of(""), (Position::Free, false));
-        assert_eq!(position_of("p/AWSLogs/"), (Position::AwsLogs, false));
-        assert_eq!(position_of("AWSLogs/o-x1/"), (Position::Org, false));
+        assert_eq!(position_of(""), Position::Free);
+        assert_eq!(position_of("p/AWSLogs/"), Position::AwsLogs);
+        assert_eq!(position_of("/home/a/case/AWSLogs/"), Position::AwsLogs);
+        assert_eq!(position_of("AWSLogs/o-x1/"), Position::Org);
         assert_eq!(
             position_of("AWSLogs/o-x1/111111111111/CloudTrail/"),
-            (Position::CloudTrail("111111111111".into()), false)
+            Position::CloudTrail("111111111111".into())
         );
         assert_eq!(
             position_of("AWSLogs/111111111111/CloudTrail/us-east-1/"),
-            (Position::Free, true)
+            Position::Region("111111111111".into())
         );
+        assert_eq!(
+            position_of("AWSLogs/111111111111/CloudTrail/us-east-1/2025/12/"),
+            Position::InRegion
+        );
+        assert_eq!(position_of("AWSLogs/111111111111/other/"), Position::Free);
     }
 }

@@ -7,7 +7,7 @@
 //! opened read-only.
 
 use std::fs::{self, File};
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use super::{Bodies, Body, Entry, ListError, Listing, OpenError, PassedOver, Rels, Store};
 
@@ -15,6 +15,8 @@ use super::{Bodies, Body, Entry, ListError, Listing, OpenError, PassedOver, Rels
 #[derive(Debug)]
 pub struct LocalStore {
     root: PathBuf,
+    /// [`Store::root_path`]: the root's folders, symlinks and `..` resolved.
+    root_path: String,
 }
 
 impl LocalStore {
@@ -26,12 +28,7 @@ impl LocalStore {
         if meta.is_dir() {
             fs::read_dir(path)
                 .map_err(|e| ListError(format!("{}: {}", path.display(), io_reason(&e))))?;
-            return Ok((
-                LocalStore {
-                    root: path.to_owned(),
-                },
-                None,
-            ));
+            return Ok((LocalStore::at(path), None));
         }
         if !meta.is_file() {
             return Err(ListError(format!(
@@ -41,12 +38,22 @@ impl LocalStore {
         }
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
         let parent = path.parent().unwrap_or(Path::new(""));
-        Ok((
-            LocalStore {
-                root: parent.to_owned(),
-            },
-            name,
-        ))
+        Ok((LocalStore::at(parent), name))
+    }
+
+    fn at(root: &Path) -> LocalStore {
+        let full = fs::canonicalize(root).unwrap_or_else(|_| root.to_owned());
+        let mut root_path = String::new();
+        for part in full.components() {
+            if let Component::Normal(name) = part {
+                root_path.push_str(&name.to_string_lossy());
+                root_path.push('/');
+            }
+        }
+        LocalStore {
+            root: root.to_owned(),
+            root_path,
+        }
     }
 
     fn path(&self, rel: &str) -> PathBuf {
@@ -67,6 +74,10 @@ fn io_reason(e: &std::io::Error) -> String {
 }
 
 impl Store for LocalStore {
+    fn root_path(&self) -> &str {
+        &self.root_path
+    }
+
     fn display(&self, rel: &str) -> String {
         self.path(rel).display().to_string()
     }

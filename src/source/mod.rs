@@ -93,6 +93,14 @@ pub trait Store: Send + Sync {
     /// fetch ahead (S3 does), but never more than its configured bound.
     fn open_all<'a>(&'a self, rels: Rels<'a>) -> Bodies<'a>;
 
+    /// The folders above the root, `/`-separated and ending in `/` (empty
+    /// for a bucket, whose keys are whole paths): the delivery layout is
+    /// recognised across the root, so `~/case/AWSLogs` is read as the
+    /// `AWSLogs` folder it is.
+    fn root_path(&self) -> &str {
+        ""
+    }
+
     /// How many listings are worth having in flight at once: one where a
     /// listing is work (a local disk), more where it is a round trip (S3).
     fn listers(&self) -> usize {
@@ -141,7 +149,7 @@ impl Input {
     pub fn from_entries(
         store: usize,
         entries: Vec<Entry>,
-        span: impl Fn(&str) -> Span,
+        mut span: impl FnMut(&str) -> Span,
     ) -> Vec<Input> {
         let mut inputs = Vec::with_capacity(entries.len());
         let mut rest = &entries[..];

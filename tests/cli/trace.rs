@@ -553,3 +553,59 @@ fn seed_deactivation_after_until_is_still_found() {
     let all = credentials(&expected());
     assert_eq!(got["ASIAEXAMPLESESS00001"], all["ASIAEXAMPLESESS00001"]);
 }
+
+#[test]
+fn a_source_inside_the_delivery_layout_is_read_as_its_place_in_it() {
+    // Analysts point keytrail at `…/AWSLogs`, or at one region's folder, as
+    // often as at the folder above. The layout is recognised across the
+    // source's own path: digests are passed over by design, not opened, and
+    // a region lists only the day folders the window reaches.
+    let env = TestEnv::new();
+    let run = |source: &str| {
+        let (csv, report) = (env.path("t.csv"), env.path("r.json"));
+        let out = env.trace(&[
+            "--key",
+            SEED,
+            "--since",
+            "2025-12-08",
+            "--until",
+            "2025-12-08T14:30:00Z",
+            source,
+            "-o",
+            csv.to_str().unwrap(),
+            "--report",
+            report.to_str().unwrap(),
+            "-q",
+            "--force",
+        ]);
+        assert_eq!(code(&out), 0, "{source}: {}", show(&out));
+        let inputs = json(&report)["inputs"].clone();
+        (inputs, read(&csv))
+    };
+    let (above, above_csv) = run("fixtures/incident");
+    let (awslogs, awslogs_csv) = run("fixtures/incident/AWSLogs");
+    assert_eq!(awslogs_csv, above_csv);
+    for field in [
+        "files_listed",
+        "files_read",
+        "files_pruned",
+        "skipped_by_design",
+    ] {
+        assert_eq!(awslogs[field], above[field], "{field}");
+    }
+    assert_eq!(
+        awslogs["skipped_by_design"][0]["reason"],
+        "skipped by design: digest files (integrity hashes, no events)"
+    );
+
+    let region = "fixtures/incident/AWSLogs/111111111111/CloudTrail/us-east-1";
+    let (region_inputs, region_csv) = run(region);
+    // Below a region, every file is listed, and the window prunes them.
+    let (month, month_csv) = run(&format!("{region}/2025/12"));
+    assert_eq!(region_csv, month_csv);
+    assert_eq!(region_inputs["files_read"], month["files_read"]);
+    assert!(
+        region_inputs["files_listed"].as_u64() < month["files_listed"].as_u64(),
+        "{region_inputs} / {month}"
+    );
+}
