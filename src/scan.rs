@@ -17,7 +17,7 @@
 //! Everything after the scan (dedupe, trace, ordering) is sequential and
 //! deterministic, so the timeline does not depend on the thread count.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Read};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
@@ -29,7 +29,7 @@ use crate::error::{Error, Result};
 use crate::event::Event;
 use crate::model::AccessKeyId;
 use crate::output::progress::Progress;
-use crate::source::layout::{Catalog, Expansion, RegionRoot};
+use crate::source::layout::{Catalog, RegionRoot};
 use crate::source::local::LocalStore;
 use crate::source::s3::S3Store;
 use crate::source::{Body, Entry, Input, ListError, Listing, OpenError, PassedOver, Span, Store};
@@ -377,14 +377,14 @@ pub fn run(config: &Config, progress: &Progress) -> Result<Outcome> {
             }))
         });
         if let Some(hull) = hull {
-            let expansions = expand_regions(&mut catalog.regions, &stores, hull, config)?;
-            inputs.reserve_exact(expansions.iter().map(|e| e.inputs.len()).sum());
-            for found in expansions {
-                inputs.extend(found.inputs);
-                for p in found.passed_over {
-                    push_passed_over(&mut tally.stats, p);
-                }
-            }
+            expand_regions(
+                &mut catalog.regions,
+                &stores,
+                hull,
+                config,
+                &mut inputs,
+                &mut tally.stats,
+            )?;
         }
         tally.files.resize_with(inputs.len(), Scanned::default);
         let mut work: Vec<usize> = (0..inputs.len())
@@ -485,60 +485,102 @@ fn has_pending(input: &Input, file: &Scanned, filters: &Filters, matcher: &Match
     })
 }
 
-/// Lists the day folders `window` needs in every region, in region order.
+/// Lists the day folders `window` needs in every region, adding their files
+/// to `inputs` in region order.
+///
+/// Each region's files join `inputs` as soon as the regions before it are in:
+/// holding every region's listing until the last is done would double the
+/// memory the listing needs, which grows with the archive.
 fn expand_regions(
     regions: &mut [RegionRoot],
     stores: &[Box<dyn Store>],
     window: Span,
     config: &Config,
-) -> Result<Vec<Expansion>> {
+    inputs: &mut Vec<Input>,
+    stats: &mut InputStats,
+) -> Result<()> {
     let listers = stores.iter().map(|s| s.listers()).max().unwrap_or(1);
-    side_by_side(regions.iter_mut(), listers, |region| {
-        let store = stores[region.store()].as_ref();
-        region
-            .expand(store, window, config.delivery_margin)
-            .map_err(|e| source_error(store, "", &e.0))
-    })
-    .into_iter()
-    .collect()
+    let mut first_error = Ok(());
+    side_by_side(
+        regions.iter_mut(),
+        listers,
+        |region| {
+            let store = stores[region.store()].as_ref();
+            region
+                .expand(store, window, config.delivery_margin)
+                .map_err(|e| source_error(store, "", &e.0))
+        },
+        |expansion| match expansion {
+            Ok(found) => {
+                inputs.extend(found.inputs);
+                for p in found.passed_over {
+                    push_passed_over(stats, p);
+                }
+            }
+            Err(e) => {
+                if first_error.is_ok() {
+                    first_error = Err(e);
+                }
+            }
+        },
+    );
+    first_error
 }
 
 /// Lists one level of a walk of `store`, in the order given.
 fn list_level(store: &dyn Store, dirs: &[String]) -> Vec<Result<Listing, ListError>> {
-    side_by_side(dirs.iter(), store.listers(), |d| store.list_dir(d))
+    let mut listings = Vec::with_capacity(dirs.len());
+    side_by_side(
+        dirs.iter(),
+        store.listers(),
+        |d| store.list_dir(d),
+        |l| listings.push(l),
+    );
+    listings
 }
 
-/// Runs `list` on every item, `listers` at once, returning the results in
-/// item order. With one lister, on this thread: spreading a local disk's
-/// listings over threads would gain nothing and leave each thread's malloc
-/// arena behind (3 MB of peak RSS).
+/// Runs `list` on every item, `listers` at once, and hands the results to
+/// `each` in item order, each as soon as those before it are in. With one
+/// lister, on this thread: spreading a local disk's listings over threads
+/// would gain nothing and leave each thread's malloc arena behind (3 MB of
+/// peak RSS).
 fn side_by_side<T: Send, R: Send>(
     items: impl ExactSizeIterator<Item = T> + Send,
     listers: usize,
     list: impl Fn(T) -> R + Sync,
-) -> Vec<R> {
+    mut each: impl FnMut(R),
+) {
     let listers = listers.min(items.len());
     if listers <= 1 {
-        return items.map(list).collect();
+        items.map(list).for_each(each);
+        return;
     }
     let next = Mutex::new(items.enumerate());
-    let done = Mutex::new(Vec::new());
+    let (next, list) = (&next, &list);
+    let (done, results) = std::sync::mpsc::channel();
     std::thread::scope(|scope| {
         for _ in 0..listers {
-            scope.spawn(|| {
-                loop {
-                    let Some((i, item)) = lock(&next).next() else {
+            let done = done.clone();
+            scope.spawn(move || {
+                while let Some((i, item)) = lock(next).next() {
+                    if done.send((i, list(item))).is_err() {
                         break;
-                    };
-                    let r = list(item);
-                    lock(&done).push((i, r));
+                    }
                 }
             });
         }
+        drop(done);
+        // Results that came in before one ahead of them, by position.
+        let mut early = BTreeMap::new();
+        let mut due = 0;
+        for (i, r) in results {
+            early.insert(i, r);
+            while let Some(r) = early.remove(&due) {
+                each(r);
+                due += 1;
+            }
+        }
     });
-    let mut done = done.into_inner().unwrap_or_else(PoisonError::into_inner);
-    done.sort_by_key(|(i, _)| *i);
-    done.into_iter().map(|(_, r)| r).collect()
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -918,10 +960,17 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(u64::from(40 - i) % 7));
             i * 2
         };
+        let collect = |items: std::ops::Range<u32>, listers| {
+            let mut out = Vec::new();
+            side_by_side(items, listers, slow_first, |r| out.push(r));
+            out
+        };
         for listers in [1, 16] {
-            let out = side_by_side(0..40, listers, slow_first);
-            assert_eq!(out, (0..40).map(|i| i * 2).collect::<Vec<_>>());
-            assert!(side_by_side(std::iter::empty::<u32>(), listers, slow_first).is_empty());
+            assert_eq!(
+                collect(0..40, listers),
+                (0..40).map(|i| i * 2).collect::<Vec<_>>()
+            );
+            assert!(collect(0..0, listers).is_empty());
         }
     }
 
