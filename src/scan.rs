@@ -562,7 +562,13 @@ fn side_by_side<T: Send, R: Send>(
         for _ in 0..listers {
             let done = done.clone();
             scope.spawn(move || {
-                while let Some((i, item)) = lock(next).next() {
+                loop {
+                    // Taken in a statement of its own: a `while let` would
+                    // hold the lock through the listing, one at a time.
+                    let taken = lock(next).next();
+                    let Some((i, item)) = taken else {
+                        break;
+                    };
                     if done.send((i, list(item))).is_err() {
                         break;
                     }
@@ -972,6 +978,19 @@ mod tests {
             );
             assert!(collect(0..0, listers).is_empty());
         }
+    }
+
+    #[test]
+    fn side_by_side_lists_at_once() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let (now, most) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        let list = |_| {
+            most.fetch_max(now.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            now.fetch_sub(1, Ordering::SeqCst);
+        };
+        side_by_side(0..8, 4, list, |()| {});
+        assert!(most.load(Ordering::SeqCst) > 1);
     }
 
     #[test]

@@ -39,11 +39,32 @@ enum Position {
     AwsLogs,
     Org,
     Account(String),
+    /// A folder beside `CloudTrail/` in an account (digests, Insights, or
+    /// anything else): passed over by design when a walk meets it.
+    Aside,
     CloudTrail(String),
     /// A `CloudTrail/REGION/` folder, of this account.
     Region(String),
     /// Inside a region folder: a year, month or day.
     InRegion,
+}
+
+impl Position {
+    /// Where a folder named `name` inside one at this position sits.
+    fn child(&self, name: &str) -> Position {
+        match (self, name) {
+            (_, "AWSLogs") => Position::AwsLogs,
+            (Position::AwsLogs, n) if n.starts_with("o-") => Position::Org,
+            (Position::AwsLogs | Position::Org, n) if is_account(n) => {
+                Position::Account(n.to_owned())
+            }
+            (Position::Account(a), "CloudTrail") => Position::CloudTrail(a.clone()),
+            (Position::Account(_), _) => Position::Aside,
+            (Position::CloudTrail(a), _) => Position::Region(a.clone()),
+            (Position::Region(_) | Position::InRegion, _) => Position::InRegion,
+            _ => Position::Free,
+        }
+    }
 }
 
 /// One `…/CloudTrail/REGION/` folder, whose day folders are listed on demand.
@@ -71,7 +92,8 @@ pub struct Expansion {
 /// What a walk of a source found before any day folder was listed.
 #[derive(Debug, Default)]
 pub struct Catalog {
-    /// Files outside the layout (or loose inside it): always read in full.
+    /// Files outside the region folders, each with the span its path gives
+    /// (all time, outside the layout).
     pub free: Vec<Input>,
     /// Region folders, expanded day by day.
     pub regions: Vec<RegionRoot>,
@@ -101,14 +123,17 @@ impl Catalog {
         let here = format!("{}{dir}", store.root_path());
         let position = match position_of(&here) {
             Position::Region(account) => {
-                self.regions.push(RegionRoot {
-                    store: store_idx,
-                    region: last_component(&here).to_owned(),
-                    account,
-                    dir: dir.to_owned(),
-                    available: None,
-                    listed: BTreeSet::new(),
-                });
+                // The folder named as the source: its own files are read
+                // too, and a region without day folders (or the key of a
+                // single object) needs no listing by day.
+                let listing = store.list_dir(dir)?;
+                self.passed_over.extend(listing.passed_over);
+                self.add_files(store, store_idx, listing.files, margin);
+                if !listing.dirs.is_empty() {
+                    let region = last_component(&here).to_owned();
+                    self.regions
+                        .push(RegionRoot::new(store_idx, account, region, dir.to_owned()));
+                }
                 return Ok(());
             }
             Position::InRegion => {
@@ -118,6 +143,8 @@ impl Catalog {
                 self.add_files(store, store_idx, listing.files, margin);
                 return Ok(());
             }
+            // Named as the source, a folder beside `CloudTrail/` is read.
+            Position::Aside => Position::Free,
             position => position,
         };
         let mut level = vec![(dir.to_owned(), position)];
@@ -130,41 +157,28 @@ impl Catalog {
                 self.add_files(store, store_idx, listing.files, margin);
                 if let Position::CloudTrail(account) = &position {
                     for sub in listing.dirs {
-                        self.regions.push(RegionRoot {
-                            store: store_idx,
-                            account: account.clone(),
-                            region: last_component(&sub).to_owned(),
-                            dir: sub,
-                            available: None,
-                            listed: BTreeSet::new(),
-                        });
+                        let region = last_component(&sub).to_owned();
+                        self.regions
+                            .push(RegionRoot::new(store_idx, account.clone(), region, sub));
                     }
                     continue;
                 }
                 for sub in listing.dirs {
                     let name = last_component(&sub);
-                    let child = match (&position, name) {
-                        (_, "AWSLogs") => Position::AwsLogs,
-                        (Position::AwsLogs, n) if n.starts_with("o-") => Position::Org,
-                        (Position::AwsLogs | Position::Org, n) if is_account(n) => {
-                            Position::Account(n.to_owned())
-                        }
-                        (Position::Account(a), "CloudTrail") => Position::CloudTrail(a.clone()),
-                        (Position::Account(_), n) => {
+                    match position.child(name) {
+                        Position::Aside => {
                             let reason = BY_DESIGN
                                 .iter()
-                                .find(|(d, _)| *d == n)
+                                .find(|(d, _)| *d == name)
                                 .map_or("not CloudTrail logs", |(_, why)| *why);
                             self.passed_over.push(PassedOver {
                                 name: store.display(&sub),
                                 reason: format!("skipped by design: {reason}"),
                                 failure: false,
                             });
-                            continue;
                         }
-                        _ => Position::Free,
-                    };
-                    next.push((sub, child));
+                        child => next.push((sub, child)),
+                    }
                 }
             }
             level = next;
@@ -172,8 +186,8 @@ impl Catalog {
         Ok(())
     }
 
-    /// Adds files found outside the region folders, each with the span its
-    /// whole path gives.
+    /// Adds files listed outside the region folders' lazy day listings, each
+    /// with the span its whole path gives.
     fn add_files(
         &mut self,
         store: &dyn Store,
@@ -193,6 +207,17 @@ impl Catalog {
 }
 
 impl RegionRoot {
+    fn new(store: usize, account: String, region: String, dir: String) -> RegionRoot {
+        RegionRoot {
+            store,
+            dir,
+            account,
+            region,
+            available: None,
+            listed: BTreeSet::new(),
+        }
+    }
+
     /// Lists the day folders that events in `window` can have been delivered
     /// to and that were not listed before, returning their files.
     pub fn expand(
@@ -297,24 +322,9 @@ fn day_span(day: NaiveDate, margin: Duration) -> Span {
 
 /// Where the folder at `path` sits in the layout.
 fn position_of(path: &str) -> Position {
-    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
-    let Some(at) = parts.iter().rposition(|p| *p == "AWSLogs") else {
-        return Position::Free;
-    };
-    let mut position = Position::AwsLogs;
-    for part in &parts[at + 1..] {
-        position = match (&position, *part) {
-            (Position::AwsLogs, p) if p.starts_with("o-") => Position::Org,
-            (Position::AwsLogs | Position::Org, p) if is_account(p) => {
-                Position::Account(p.to_owned())
-            }
-            (Position::Account(a), "CloudTrail") => Position::CloudTrail(a.clone()),
-            (Position::CloudTrail(a), _) => Position::Region(a.clone()),
-            (Position::Region(_) | Position::InRegion, _) => Position::InRegion,
-            _ => return Position::Free,
-        };
-    }
-    position
+    path.split('/')
+        .filter(|p| !p.is_empty())
+        .fold(Position::Free, |at, name| at.child(name))
 }
 
 /// The event times a file at `path` can hold, from its delivery folder.
@@ -417,6 +427,13 @@ mod tests {
             position_of("AWSLogs/111111111111/CloudTrail/us-east-1/2025/12/"),
             Position::InRegion
         );
-        assert_eq!(position_of("AWSLogs/111111111111/other/"), Position::Free);
+        assert_eq!(position_of("AWSLogs/111111111111/other/"), Position::Aside);
+        assert_eq!(position_of("AWSLogs/111111111111/other/x/"), Position::Free);
+        // Off the layout below an `AWSLogs`, until the next one.
+        assert_eq!(position_of("/srv/AWSLogs/case/"), Position::Free);
+        assert_eq!(
+            position_of("/srv/AWSLogs/case/AWSLogs/o-x1/222222222222/"),
+            Position::Account("222222222222".into())
+        );
     }
 }

@@ -15,7 +15,7 @@ use super::{Bodies, Body, Entry, ListError, Listing, OpenError, PassedOver, Rels
 #[derive(Debug)]
 pub struct LocalStore {
     root: PathBuf,
-    /// [`Store::root_path`]: the root's folders, symlinks and `..` resolved.
+    /// [`Store::root_path`].
     root_path: String,
 }
 
@@ -42,17 +42,24 @@ impl LocalStore {
     }
 
     fn at(root: &Path) -> LocalStore {
-        let full = fs::canonicalize(root).unwrap_or_else(|_| root.to_owned());
-        let mut root_path = String::new();
-        for part in full.components() {
-            if let Component::Normal(name) = part {
-                root_path.push_str(&name.to_string_lossy());
-                root_path.push('/');
+        // As given, made absolute, with `..` taken lexically: a symlink named
+        // `AWSLogs` still says where the root sits.
+        let mut parts: Vec<String> = Vec::new();
+        for part in std::path::absolute(root)
+            .iter()
+            .flat_map(|p| p.components())
+        {
+            match part {
+                Component::Normal(name) => parts.push(name.to_string_lossy().into_owned()),
+                Component::ParentDir => {
+                    parts.pop();
+                }
+                Component::CurDir | Component::RootDir | Component::Prefix(_) => {}
             }
         }
         LocalStore {
             root: root.to_owned(),
-            root_path,
+            root_path: parts.iter().map(|p| format!("{p}/")).collect(),
         }
     }
 

@@ -93,8 +93,8 @@ pub trait Store: Send + Sync {
     /// fetch ahead (S3 does), but never more than its configured bound.
     fn open_all<'a>(&'a self, rels: Rels<'a>) -> Bodies<'a>;
 
-    /// The folders above the root, `/`-separated and ending in `/` (empty
-    /// for a bucket, whose keys are whole paths): the delivery layout is
+    /// The root's own path, `/`-separated and ending in `/` (empty for a
+    /// bucket, whose keys are whole paths): the delivery layout is
     /// recognised across the root, so `~/case/AWSLogs` is read as the
     /// `AWSLogs` folder it is.
     fn root_path(&self) -> &str {
