@@ -94,9 +94,21 @@ pub fn run(config: &Config) -> Result<bool> {
     output::report_issues(&outcome.inputs);
     if !config.quiet {
         let result = if config.timeline_on_stdout() {
-            output::summary::write(config, &outcome, &written, io::stderr().lock())
+            output::summary::write(
+                config,
+                &outcome,
+                &containment,
+                &written,
+                io::stderr().lock(),
+            )
         } else {
-            output::summary::write(config, &outcome, &written, io::stdout().lock())
+            output::summary::write(
+                config,
+                &outcome,
+                &containment,
+                &written,
+                io::stdout().lock(),
+            )
         };
         ignore_broken_pipe(result).map_err(|source| Error::Output {
             path: "-".into(),

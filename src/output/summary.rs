@@ -10,6 +10,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Write};
 
+use super::respond::{Containment, Status};
 use super::sanitize::terminal;
 use crate::config::Config;
 use crate::model::{AccessKeyId, Relation};
@@ -32,6 +33,7 @@ pub struct Written<'a> {
 pub fn write<W: Write>(
     config: &Config,
     outcome: &Outcome,
+    containment: &Containment,
     written: &Written<'_>,
     mut out: W,
 ) -> io::Result<()> {
@@ -87,6 +89,8 @@ pub fn write<W: Write>(
             top(&mut out, "Errors", errors.into_iter())?;
         }
     }
+
+    write_containment(&mut out, containment)?;
 
     let inputs = &outcome.inputs;
     writeln!(out)?;
@@ -150,6 +154,44 @@ pub fn write<W: Write>(
         }
     }
     out.flush()
+}
+
+/// What the cut-off means for the lineage, in the words of `--report`:
+/// the credentials still to act on are what the analyst needs first.
+fn write_containment<W: Write>(out: &mut W, c: &Containment) -> io::Result<()> {
+    if c.credentials.is_empty() {
+        return Ok(());
+    }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "Containment at {} ({}):",
+        c.cutoff.time,
+        c.cutoff.source.as_str()
+    )?;
+    let mut by_status: BTreeMap<Status, Vec<&str>> = BTreeMap::new();
+    for state in &c.credentials {
+        by_status
+            .entry(state.status)
+            .or_default()
+            .push(state.access_key_id.as_str());
+    }
+    for (status, keys) in by_status {
+        writeln!(out, "  {:>6}  {}", keys.len(), status.label())?;
+        if status != Status::Expired {
+            for key in keys.iter().take(MAX_LISTED) {
+                writeln!(out, "          {key}")?;
+            }
+            if keys.len() > MAX_LISTED {
+                writeln!(
+                    out,
+                    "          … and {} more (see --report)",
+                    keys.len() - MAX_LISTED
+                )?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn write_tree<W: Write>(

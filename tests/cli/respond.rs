@@ -216,6 +216,53 @@ fn live_versus_expired_around_the_cutoff() {
 }
 
 #[test]
+fn the_terminal_summary_restates_containment() {
+    let env = TestEnv::new();
+    let report = env.path("report.json");
+    let csv = env.path("t.csv");
+    let out = env.trace(&[
+        "--key",
+        SEED,
+        "fixtures/incident",
+        "--cutoff",
+        CUTOFF,
+        "-o",
+        csv.to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&out), 0, "{}", show(&out));
+    let summary = String::from_utf8(out.stdout).unwrap();
+    let block: Vec<&str> = summary
+        .lines()
+        .skip_while(|l| !l.starts_with("Containment at "))
+        .take_while(|l| !l.is_empty())
+        .collect();
+    assert_eq!(
+        block.first(),
+        Some(&"Containment at 2025-12-08T15:10:00Z (--cutoff):"),
+        "{summary}"
+    );
+    // Every credential still to act on is named; the expired ones counted.
+    let named = |key: &str| block.iter().any(|l| l.trim() == key);
+    let statuses = statuses(&read_json(&report));
+    for (key, status) in &statuses {
+        assert_eq!(named(key), status != "expired", "{key} {status}");
+    }
+    let counted: usize = block[1..]
+        .iter()
+        .filter_map(|l| l.split_whitespace().next()?.parse::<usize>().ok())
+        .sum();
+    assert_eq!(counted, statuses.len(), "{summary}");
+    assert!(
+        block
+            .iter()
+            .any(|l| l.contains("issued after the cut-off, NOT covered")),
+        "{summary}"
+    );
+}
+
+#[test]
 fn cutoff_defaults_to_the_time_of_the_run() {
     let env = TestEnv::new();
     let before = chrono_now();
