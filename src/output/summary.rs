@@ -123,13 +123,7 @@ pub fn write<W: Write>(
                 terminal(&issue.reason)
             )?;
         }
-        if list.len() > MAX_LISTED {
-            writeln!(
-                out,
-                "  … and {} more (see --report)",
-                list.len() - MAX_LISTED
-            )?;
-        }
+        more(&mut out, "  ", list.len())?;
     }
     if !inputs.bad_records.is_empty() {
         writeln!(
@@ -182,14 +176,20 @@ fn write_containment<W: Write>(out: &mut W, c: &Containment) -> io::Result<()> {
             for key in keys.iter().take(MAX_LISTED) {
                 writeln!(out, "          {key}")?;
             }
-            if keys.len() > MAX_LISTED {
-                writeln!(
-                    out,
-                    "          … and {} more (see --report)",
-                    keys.len() - MAX_LISTED
-                )?;
-            }
+            more(out, "          ", keys.len())?;
         }
+    }
+    Ok(())
+}
+
+/// Says how many of `listed` items were left out past [`MAX_LISTED`].
+fn more<W: Write>(out: &mut W, indent: &str, listed: usize) -> io::Result<()> {
+    if listed > MAX_LISTED {
+        writeln!(
+            out,
+            "{indent}… and {} more (see --report)",
+            listed - MAX_LISTED
+        )?;
     }
     Ok(())
 }
