@@ -93,23 +93,12 @@ pub fn run(config: &Config) -> Result<bool> {
     }
     output::report_issues(&outcome.inputs);
     if !config.quiet {
-        let result = if config.timeline_on_stdout() {
-            output::summary::write(
-                config,
-                &outcome,
-                &containment,
-                &written,
-                io::stderr().lock(),
-            )
+        let out: Box<dyn io::Write> = if config.timeline_on_stdout() {
+            Box::new(io::stderr().lock())
         } else {
-            output::summary::write(
-                config,
-                &outcome,
-                &containment,
-                &written,
-                io::stdout().lock(),
-            )
+            Box::new(io::stdout().lock())
         };
+        let result = output::summary::write(config, &outcome, &containment, &written, out);
         ignore_broken_pipe(result).map_err(|source| Error::Output {
             path: "-".into(),
             source,
