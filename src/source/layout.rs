@@ -126,10 +126,8 @@ impl Catalog {
                 // The folder named as the source: its own files are read
                 // too, and a region without day folders (or the key of a
                 // single object) needs no listing by day.
-                let listing = store.list_dir(dir)?;
-                self.passed_over.extend(listing.passed_over);
-                self.add_files(store, store_idx, listing.files, margin);
-                if !listing.dirs.is_empty() {
+                let dirs = self.add_listing(store, store_idx, store.list_dir(dir)?, margin);
+                if !dirs.is_empty() {
                     let region = last_component(&here).to_owned();
                     self.regions
                         .push(RegionRoot::new(store_idx, account, region, dir.to_owned()));
@@ -138,9 +136,7 @@ impl Catalog {
             }
             Position::InRegion => {
                 // Already inside a region: small enough to list in full.
-                let listing = store.list_all(dir)?;
-                self.passed_over.extend(listing.passed_over);
-                self.add_files(store, store_idx, listing.files, margin);
+                self.add_listing(store, store_idx, store.list_all(dir)?, margin);
                 return Ok(());
             }
             // Named as the source, a folder beside `CloudTrail/` is read.
@@ -152,18 +148,16 @@ impl Catalog {
             let dirs: Vec<String> = level.iter().map(|(dir, _)| dir.clone()).collect();
             let mut next = Vec::new();
             for ((_, position), listing) in level.into_iter().zip(list_level(&dirs)) {
-                let listing = listing?;
-                self.passed_over.extend(listing.passed_over);
-                self.add_files(store, store_idx, listing.files, margin);
+                let subs = self.add_listing(store, store_idx, listing?, margin);
                 if let Position::CloudTrail(account) = &position {
-                    for sub in listing.dirs {
+                    for sub in subs {
                         let region = last_component(&sub).to_owned();
                         self.regions
                             .push(RegionRoot::new(store_idx, account.clone(), region, sub));
                     }
                     continue;
                 }
-                for sub in listing.dirs {
+                for sub in subs {
                     let name = last_component(&sub);
                     match position.child(name) {
                         Position::Aside => {
@@ -186,23 +180,26 @@ impl Catalog {
         Ok(())
     }
 
-    /// Adds files listed outside the region folders' lazy day listings, each
-    /// with the span its whole path gives.
-    fn add_files(
+    /// Takes in a listing made outside the region folders' lazy day
+    /// listings: what it passed over, and its files, each with the span its
+    /// whole path gives. Returns its folders.
+    fn add_listing(
         &mut self,
         store: &dyn Store,
         store_idx: usize,
-        files: Vec<super::Entry>,
+        listing: Listing,
         margin: Duration,
-    ) {
+    ) -> Vec<String> {
+        self.passed_over.extend(listing.passed_over);
         let mut path = store.root_path().to_owned();
         let root = path.len();
         self.free
-            .extend(Input::from_entries(store_idx, files, |rel| {
+            .extend(Input::from_entries(store_idx, listing.files, |rel| {
                 path.truncate(root);
                 path.push_str(rel);
                 span_of(&path, margin)
             }));
+        listing.dirs
     }
 }
 
