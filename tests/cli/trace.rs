@@ -499,24 +499,26 @@ fn stdout_timeline_moves_the_summary_to_stderr() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("Lineage"));
 }
 
+/// The seed window of the window tests: the day of the leak, up to 14:30.
+const WINDOW: [&str; 4] = ["--since", "2025-12-08", "--until", "2025-12-08T14:30:00Z"];
+
+/// Traces the seed within [`WINDOW`] on `source`, with `extra` options, and
+/// returns the report.
+fn trace_window(env: &TestEnv, source: &str, extra: &[&str]) -> Value {
+    let report = env.path("r.json");
+    let mut args = vec!["--key", SEED, source, "-q", "--force"];
+    args.extend(WINDOW);
+    args.extend(["--report", report.to_str().expect("utf-8 path")]);
+    args.extend(extra);
+    let out = env.trace(&args);
+    assert_eq!(code(&out), 0, "{source}: {}", show(&out));
+    json(&report)
+}
+
 #[test]
 fn seed_window_bounds_seed_activity_but_follows_minted_credentials() {
     let env = TestEnv::new();
-    let report = env.path("r.json");
-    let out = env.trace(&[
-        "--key",
-        SEED,
-        "--since",
-        "2025-12-08",
-        "--until",
-        "2025-12-08T14:30:00Z",
-        "fixtures/incident",
-        "--report",
-        report.to_str().unwrap(),
-        "-q",
-    ]);
-    assert_eq!(code(&out), 0, "{}", show(&out));
-    let got = credentials(&json(&report));
+    let got = credentials(&trace_window(&env, "fixtures/incident", &[]));
     let all = credentials(&expected());
     // Seed actions before the 8th are out; everything minted inside is followed in full.
     assert!(got[SEED]["actions"].as_u64() < all[SEED]["actions"].as_u64());
@@ -532,23 +534,8 @@ fn seed_deactivation_after_until_is_still_found() {
     // The defender's UpdateAccessKey (16:30) lies outside the seed window and
     // its file's span, but that file is read for the live sessions.
     let env = TestEnv::new();
-    let report = env.path("r.json");
-    let out = env.trace(&[
-        "--key",
-        SEED,
-        "--since",
-        "2025-12-08",
-        "--until",
-        "2025-12-08T14:30:00Z",
-        "--delivery-margin",
-        "1h",
-        "fixtures/incident",
-        "--report",
-        report.to_str().unwrap(),
-        "-q",
-    ]);
-    assert_eq!(code(&out), 0, "{}", show(&out));
-    let got = credentials(&json(&report));
+    let report = trace_window(&env, "fixtures/incident", &["--delivery-margin", "1h"]);
+    let got = credentials(&report);
     assert_eq!(got[SEED]["deactivated_at"], "2025-12-08T16:30:00Z");
     let all = credentials(&expected());
     assert_eq!(got["ASIAEXAMPLESESS00001"], all["ASIAEXAMPLESESS00001"]);
@@ -562,25 +549,9 @@ fn a_source_inside_the_delivery_layout_is_read_as_its_place_in_it() {
     // a region lists only the day folders the window reaches.
     let env = TestEnv::new();
     let run = |source: &str| {
-        let (csv, report) = (env.path("t.csv"), env.path("r.json"));
-        let out = env.trace(&[
-            "--key",
-            SEED,
-            "--since",
-            "2025-12-08",
-            "--until",
-            "2025-12-08T14:30:00Z",
-            source,
-            "-o",
-            csv.to_str().unwrap(),
-            "--report",
-            report.to_str().unwrap(),
-            "-q",
-            "--force",
-        ]);
-        assert_eq!(code(&out), 0, "{source}: {}", show(&out));
-        let inputs = json(&report)["inputs"].clone();
-        (inputs, read(&csv))
+        let csv = env.path("t.csv");
+        let report = trace_window(&env, source, &["-o", csv.to_str().unwrap()]);
+        (report["inputs"].clone(), read(&csv))
     };
     let (above, above_csv) = run("fixtures/incident");
     let (awslogs, awslogs_csv) = run("fixtures/incident/AWSLogs");
