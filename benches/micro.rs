@@ -22,7 +22,7 @@ use keytrail::decode::record::{key_fields, parse_record};
 use keytrail::decode::{self, Scratch, Sink};
 use keytrail::event::Event;
 use keytrail::model::AccessKeyId;
-use keytrail::source::Span;
+use keytrail::time::Span;
 use keytrail::trace::{TraceParams, trace};
 use memchr::memmem;
 

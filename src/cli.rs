@@ -6,13 +6,14 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use keytrail::config::{Config, SourceSpec, TimelineTarget};
+use keytrail::analyze::Cutoff;
+use keytrail::config::{Config, TimelineTarget};
 use keytrail::model::AccessKeyId;
 use keytrail::output::Format;
-use keytrail::output::respond::Cutoff;
-use keytrail::source::Span;
+use keytrail::scan::ScanParams;
+use keytrail::source::SourceSpec;
 use keytrail::source::s3::{DEFAULT_CONCURRENCY, S3Options};
-use keytrail::time::{DayEnd, Timestamp, parse_bound, parse_duration};
+use keytrail::time::{DayEnd, Span, Timestamp, parse_bound, parse_duration};
 use keytrail::trace::TraceParams;
 
 /// Follow a leaked AWS access key, and every credential minted from it,
@@ -193,12 +194,16 @@ impl TraceArgs {
         );
         Ok(Config {
             sources,
-            s3: S3Options {
-                profile: self.profile,
-                region: self.region,
-                endpoint_url: self.endpoint_url,
-                no_sign_request: self.no_sign_request,
-                concurrency: usize::from(self.s3_concurrency),
+            scan: ScanParams {
+                threads,
+                delivery_margin: self.delivery_margin,
+                s3: S3Options {
+                    profile: self.profile,
+                    region: self.region,
+                    endpoint_url: self.endpoint_url,
+                    no_sign_request: self.no_sign_request,
+                    concurrency: usize::from(self.s3_concurrency),
+                },
             },
             trace: TraceParams {
                 seeds: self.keys.into_iter().collect::<BTreeSet<_>>(),
@@ -208,8 +213,6 @@ impl TraceArgs {
                 },
                 follow_created_keys: !self.no_follow_created_keys,
             },
-            delivery_margin: self.delivery_margin,
-            threads,
             timeline,
             report: self.report,
             deny_policy: self.deny_policy,

@@ -3,45 +3,13 @@
 //! The command line is parsed into this once, at the edge; nothing below it
 //! sees a raw flag. Library users can build one directly.
 
-use std::fmt;
 use std::path::PathBuf;
-use std::time::Duration;
 
+use crate::analyze::Cutoff;
 use crate::output::Format;
-use crate::output::respond::Cutoff;
-use crate::source::s3::{S3Options, S3Url};
+use crate::scan::ScanParams;
+use crate::source::SourceSpec;
 use crate::trace::TraceParams;
-
-/// Where to read from.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum SourceSpec {
-    /// A local file or folder.
-    Local(PathBuf),
-    /// An S3 bucket or prefix.
-    S3(S3Url),
-}
-
-impl SourceSpec {
-    /// `s3://…` is S3; anything else is a local path.
-    pub fn parse(s: &str) -> Result<SourceSpec, String> {
-        if s.starts_with("s3://") {
-            S3Url::parse(s)
-                .map(SourceSpec::S3)
-                .ok_or_else(|| format!("{s:?} is not an S3 URL (expected s3://BUCKET[/PREFIX])"))
-        } else {
-            Ok(SourceSpec::Local(PathBuf::from(s)))
-        }
-    }
-}
-
-impl fmt::Display for SourceSpec {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SourceSpec::Local(p) => write!(f, "{}", p.display()),
-            SourceSpec::S3(u) => write!(f, "s3://{}/{}", u.bucket, u.prefix),
-        }
-    }
-}
 
 /// Where the timeline goes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,14 +25,10 @@ pub struct TimelineTarget {
 pub struct Config {
     /// What to read.
     pub sources: Vec<SourceSpec>,
-    /// How to reach S3.
-    pub s3: S3Options,
+    /// How to read them: threads, delivery margin, S3 access.
+    pub scan: ScanParams,
     /// The lineage rules.
     pub trace: TraceParams,
-    /// How late CloudTrail may deliver a file after its events.
-    pub delivery_margin: Duration,
-    /// Worker threads.
-    pub threads: usize,
     /// `-o`.
     pub timeline: Option<TimelineTarget>,
     /// `--report`.

@@ -1,8 +1,12 @@
 //! The library's typed errors.
 //!
 //! Only conditions that stop the whole run are errors. A file or object that
-//! cannot be read is not an error: it becomes an [`crate::scan::InputIssue`],
-//! is counted, named in the report, and turns the exit status to 3.
+//! cannot be read is not an error: it becomes an input issue, is counted,
+//! named in the report, and turns the exit status to 3.
+//!
+//! Each error says what failed and where, once: a variant that has a
+//! `#[source]` does not repeat it in its own message, since the binary
+//! prints the whole chain.
 
 use std::io;
 use std::path::PathBuf;
@@ -19,7 +23,7 @@ pub enum Error {
         reason: String,
     },
     /// An output file cannot be created or written.
-    #[error("cannot write {}: {source}", path.display())]
+    #[error("cannot write {}", path.display())]
     Output {
         /// The output path.
         path: PathBuf,
@@ -32,22 +36,6 @@ pub enum Error {
     OutputExists {
         /// The existing path.
         path: PathBuf,
-    },
-    /// The Parquet writer failed.
-    #[error("cannot write Parquet to {}: {reason}", path.display())]
-    Parquet {
-        /// The output path.
-        path: PathBuf,
-        /// What the writer said.
-        reason: String,
-    },
-    /// The worker pool could not be built.
-    #[error("cannot start {threads} worker threads: {reason}")]
-    Threads {
-        /// The requested thread count.
-        threads: usize,
-        /// What the pool builder said.
-        reason: String,
     },
 }
 

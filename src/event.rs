@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::model::{AccessKeyId, CredentialKind, EventId};
+use crate::model::{AccessKeyId, AccountId, CredentialKind, EventId, IdentityKind};
 use crate::time::Timestamp;
 
 /// One CloudTrail record, parsed.
@@ -38,7 +38,7 @@ pub struct Event {
     /// `userIdentity`.
     pub identity: Identity,
     /// `recipientAccountId`: the account whose trail recorded the event.
-    pub recipient_account_id: Option<String>,
+    pub recipient_account_id: Option<AccountId>,
     /// `sharedEventID`: links the copies of a cross-account call.
     pub shared_event_id: Option<String>,
     /// `addendum.originalEventID` of an `UPDATED_DATA` re-emission.
@@ -69,12 +69,12 @@ impl Event {
 /// `userIdentity`, reduced to what lineage and attribution need.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Identity {
-    /// `type`, e.g. `IAMUser`, `AssumedRole`, `AWSAccount`; empty when absent.
-    pub kind: String,
+    /// `type`, e.g. `IAMUser`, `AssumedRole`, `AWSAccount`.
+    pub kind: Option<IdentityKind>,
     /// `arn`.
     pub arn: Option<String>,
     /// `accountId`.
-    pub account_id: Option<String>,
+    pub account_id: Option<AccountId>,
     /// `accessKeyId`, when it is a well-formed key id (never `""`).
     pub access_key_id: Option<AccessKeyId>,
     /// `userName`.

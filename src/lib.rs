@@ -1,16 +1,29 @@
 //! keytrail follows a leaked AWS access key, and every credential minted from
 //! it, through CloudTrail archives on disk or in S3.
 //!
-//! The stages, each a module, in the order data flows:
-//! [`source`] lists and opens files, [`decode`] turns bytes into the few
-//! [`event::Event`]s that can matter, [`trace`] computes the credential
-//! lineage, [`timeline`] deduplicates and orders, and [`output`] writes.
-//! [`scan`] is the orchestrator and the only place with parallelism.
+//! The stages, each a module, in the order data flows; each imports only
+//! the ones before it:
+//!
+//! 1. [`source`] lists and opens local files and S3 objects;
+//! 2. [`decode`] turns their bytes into the few [`event::Event`]s that can
+//!    matter;
+//! 3. [`scan`] reads every file side by side, the one parallel stage, and
+//!    reports what was read in [`inputs`];
+//! 4. [`trace`] computes the credential lineage;
+//! 5. [`timeline`] deduplicates and orders the rows;
+//! 6. [`analyze`] decides containment, blast radius and the graph, once;
+//! 7. [`output`] renders all of it, and decides nothing.
+//!
+//! [`run`] is the orchestrator: it calls each stage once, in order. Beneath
+//! every stage are [`model`] (identifiers and kinds), [`time`] and
+//! [`event`]; [`config`] is what the command line resolves to.
 
+pub mod analyze;
 pub mod config;
 pub mod decode;
 pub mod error;
 pub mod event;
+pub mod inputs;
 pub mod model;
 pub mod output;
 pub mod run;
@@ -21,4 +34,4 @@ pub mod timeline;
 pub mod trace;
 
 pub use error::{Error, Result};
-pub use run::run;
+pub use run::{Completion, run};

@@ -1,6 +1,7 @@
 //! The `keytrail` binary: parse, resolve, run, exit code.
 
 mod cli;
+mod exit_codes;
 
 use std::process::ExitCode;
 
@@ -18,14 +19,12 @@ fn main() -> ExitCode {
         }
     };
     match keytrail::run(&config) {
-        Ok(complete) if complete => ExitCode::SUCCESS,
-        Ok(_) => ExitCode::from(3),
+        Ok(completion) => exit_codes::of(completion),
         Err(e) => {
-            output::message(&format!(
-                "error: {}",
-                sanitize::terminal(&format!("{:#}", anyhow::Error::from(e)))
-            ));
-            ExitCode::from(1)
+            // `{:#}` prints the error and each cause once, on one line.
+            let chain = format!("{:#}", anyhow::Error::from(e));
+            output::message(&format!("error: {}", sanitize::terminal(&chain)));
+            ExitCode::from(exit_codes::ERROR)
         }
     }
 }

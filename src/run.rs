@@ -1,32 +1,71 @@
-//! One whole run, from a [`Config`] to written outputs.
+//! The orchestrator: one whole run, from a [`Config`] to written outputs.
+//!
+//! Each stage is called once, in order: scan (the only parallel stage),
+//! dedupe, trace, timeline, analyze, then every output. Nothing here decides
+//! anything about the evidence; it only hands each stage what the one before
+//! it produced.
 //!
 //! Outputs are checked before any work starts, so a refused overwrite costs
 //! nothing, and each is written atomically once the trace is complete.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 
+use crate::analyze::Analysis;
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::output::blast::BlastRadius;
-use crate::output::graph::Graph;
+use crate::event::Event;
+use crate::model::AccessKeyId;
+use crate::output::graph::write_dot;
 use crate::output::markdown::MarkdownReport;
 use crate::output::progress::Progress;
-use crate::output::respond::{self, Containment};
 use crate::output::summary::Written;
-use crate::output::{self, check_writable, write_atomically};
-use crate::scan;
+use crate::output::{self, Run, check_writable, respond, write_atomically};
+use crate::scan::{self, Tick};
+use crate::time::Span;
+use crate::timeline::{Timeline, dedupe};
+use crate::trace::{Watch, trace};
 
-/// Runs the trace and writes every requested output. Returns whether every
-/// input was read completely.
-pub fn run(config: &Config) -> Result<bool> {
+/// How a run ended, when it was not stopped by an [`Error`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Completion {
+    /// Every input was read completely.
+    Complete,
+    /// Some input could not be read completely: evidence may be missing.
+    Partial,
+}
+
+/// Runs the trace and writes every requested output.
+pub fn run(config: &Config) -> Result<Completion> {
     for path in config.output_paths() {
         check_writable(path, config.force)?;
     }
     if let Some(dir) = &config.deny_policy {
         respond::check_dir_writable(dir, config.force)?;
     }
+
     let progress = Progress::new(!config.quiet);
-    let outcome = scan::run(config, &progress)?;
+    let scanned = scan::run(
+        &config.sources,
+        &config.scan,
+        Watch::new(&config.trace),
+        &|tick| match tick {
+            Tick::Queued { files, bytes } => progress.queued(files, bytes),
+            Tick::Read { done, bytes } => progress.read(done, bytes),
+            Tick::Finished => progress.finish(),
+        },
+    )?;
+    let (events, duplicates) = dedupe(scanned.events);
+    let lineage = trace(&events, &config.trace);
+    let timeline = Timeline::build(events, &lineage, duplicates);
+    let analysis = Analysis::new(&lineage, &timeline, config.cutoff);
+    let run = Run {
+        seeds: &config.trace.seeds,
+        window: config.trace.seed_window,
+        delivery_margin: config.scan.delivery_margin,
+        follow_created_keys: config.trace.follow_created_keys,
+        inputs: &scanned.inputs,
+    };
 
     let mut written = Written {
         outputs: Vec::new(),
@@ -35,82 +74,85 @@ pub fn run(config: &Config) -> Result<bool> {
         match &target.path {
             Some(path) => {
                 write_atomically(path, |w| {
-                    output::write_timeline(target.format, &outcome.timeline, w)
+                    output::write_timeline(target.format, &timeline, w)
                 })?;
                 written
                     .outputs
                     .push(("Timeline", path.display().to_string()));
             }
-            None => {
-                let stdout = io::stdout().lock();
-                ignore_broken_pipe(output::write_timeline(
-                    target.format,
-                    &outcome.timeline,
-                    stdout,
-                ))
-                .map_err(|source| Error::Output {
-                    path: "-".into(),
-                    source,
-                })?;
-            }
+            None => unless_closed(output::write_timeline(
+                target.format,
+                &timeline,
+                io::stdout().lock(),
+            ))?,
         }
     }
-    // Decided once; every response output renders the same assessment.
-    let containment = Containment::assess(&outcome.lineage, config.cutoff);
-    let blast = BlastRadius::build(&outcome.timeline);
     if let Some(path) = &config.report {
-        write_atomically(path, |w| {
-            output::report::write(config, &outcome, &containment, &blast, w)
-        })?;
+        write_atomically(path, |w| output::report::write(&run, &analysis, w))?;
         written.outputs.push(("Report", path.display().to_string()));
     }
-    if config.summary_md.is_some() || config.graph.is_some() {
-        let graph = Graph::build(&outcome.lineage, &outcome.timeline, &containment);
-        if let Some(path) = &config.graph {
-            write_atomically(path, |w| output::graph::write_dot(&graph, w))?;
-            written.outputs.push(("Graph", path.display().to_string()));
-        }
-        if let Some(path) = &config.summary_md {
-            let report = MarkdownReport {
-                config,
-                outcome: &outcome,
-                containment: &containment,
-                blast: &blast,
-                graph: &graph,
-            };
-            write_atomically(path, |w| report.write(w))?;
-            written
-                .outputs
-                .push(("Markdown report", path.display().to_string()));
-        }
+    if let Some(path) = &config.graph {
+        write_atomically(path, |w| write_dot(&analysis.graph, w))?;
+        written.outputs.push(("Graph", path.display().to_string()));
+    }
+    if let Some(path) = &config.summary_md {
+        let report = MarkdownReport {
+            run: &run,
+            analysis: &analysis,
+        };
+        write_atomically(path, |w| report.write(w))?;
+        written
+            .outputs
+            .push(("Markdown report", path.display().to_string()));
     }
     if let Some(dir) = &config.deny_policy {
-        respond::write_dir(dir, &containment)?;
+        respond::write_dir(dir, &analysis.containment)?;
         written.outputs.push((
             "Deny policy",
             dir.join(respond::APPLY_SCRIPT).display().to_string(),
         ));
     }
-    output::report_issues(&outcome.inputs);
+    output::report_issues(run.inputs);
     if !config.quiet {
-        let out: Box<dyn io::Write> = if config.timeline_on_stdout() {
-            Box::new(io::stderr().lock())
+        let summary =
+            |out: &mut dyn io::Write| output::summary::write(&run, &analysis, &written, out);
+        unless_closed(if config.timeline_on_stdout() {
+            summary(&mut io::stderr().lock())
         } else {
-            Box::new(io::stdout().lock())
-        };
-        let result = output::summary::write(config, &outcome, &containment, &written, out);
-        ignore_broken_pipe(result).map_err(|source| Error::Output {
-            path: "-".into(),
-            source,
+            summary(&mut io::stdout().lock())
         })?;
     }
-    Ok(!outcome.inputs.incomplete())
+    Ok(if run.inputs.incomplete() {
+        Completion::Partial
+    } else {
+        Completion::Complete
+    })
 }
 
-/// A closed pipe (`keytrail … | head`) is the reader's choice, not an error.
-fn ignore_broken_pipe(r: io::Result<()>) -> io::Result<()> {
+/// The scan follows the trace's own rule for which keys to look for.
+impl scan::Watchlist for Watch {
+    fn seeds(&self) -> &BTreeSet<AccessKeyId> {
+        Watch::seeds(self)
+    }
+
+    fn windows(&self) -> &BTreeMap<AccessKeyId, Span> {
+        Watch::windows(self)
+    }
+
+    fn observe(&mut self, e: &Event) -> bool {
+        self.learn(e).is_some()
+    }
+}
+
+/// The result of writing to a standard stream. A closed pipe
+/// (`keytrail … | head`) is the reader's choice, not an error: the writing
+/// stops there and the run goes on.
+fn unless_closed(r: io::Result<()>) -> Result<()> {
     match r {
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-        r => r,
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Error::Output {
+            path: "-".into(),
+            source: e,
+        }),
+        _ => Ok(()),
     }
 }

@@ -96,6 +96,30 @@ impl Serialize for Timestamp {
     }
 }
 
+/// An interval of event times, both ends included: the times a file can
+/// hold, or the window in which a key can act. Files outside the delivery
+/// layout, and keys with no bounds, span everything.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Span {
+    /// Earliest possible event time.
+    pub start: Timestamp,
+    /// Latest possible event time.
+    pub end: Timestamp,
+}
+
+impl Span {
+    /// Any time at all.
+    pub const ALL: Span = Span {
+        start: Timestamp::MIN,
+        end: Timestamp::MAX,
+    };
+
+    /// Whether the two spans share an instant.
+    pub fn overlaps(&self, other: &Span) -> bool {
+        self.start <= other.end && other.start <= self.end
+    }
+}
+
 /// Parses an `eventTime` in any form seen in real logs and exports.
 ///
 /// Accepts RFC 3339 with any offset, and the space-separated forms

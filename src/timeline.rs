@@ -150,36 +150,3 @@ mod tests {
         assert!(kept.windows(2).all(|w| w[0].time <= w[1].time));
     }
 }
-
-/// What the timeline says about one credential.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct CredentialStats {
-    /// Action rows.
-    pub actions: usize,
-    /// Action rows after deactivation.
-    pub actions_after_deactivation: usize,
-    /// Action rows that failed (`errorCode` set).
-    pub failed: usize,
-    /// First action.
-    pub first_seen: Option<crate::time::Timestamp>,
-    /// Last action.
-    pub last_seen: Option<crate::time::Timestamp>,
-}
-
-impl Timeline {
-    /// Per-credential counts over the action rows.
-    pub fn stats(&self) -> std::collections::BTreeMap<&AccessKeyId, CredentialStats> {
-        let mut stats: std::collections::BTreeMap<&AccessKeyId, CredentialStats> =
-            Default::default();
-        for row in self.rows.iter().filter(|r| r.relation == Relation::Action) {
-            let s = stats.entry(&row.key).or_default();
-            s.actions += 1;
-            s.actions_after_deactivation += usize::from(row.after_deactivation);
-            s.failed += usize::from(!row.event.succeeded());
-            let t = row.event.time;
-            s.first_seen = Some(s.first_seen.map_or(t, |f| f.min(t)));
-            s.last_seen = Some(s.last_seen.map_or(t, |l| l.max(t)));
-        }
-        stats
-    }
-}

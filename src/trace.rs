@@ -14,9 +14,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::event::{Event, Minted};
-use crate::model::{AccessKeyId, CredentialKind, EventId};
-use crate::source::Span;
-use crate::time::Timestamp;
+use crate::model::{AccessKeyId, AccountId, Arn, CredentialKind, EventId, IdentityKind};
+use crate::time::{Span, Timestamp};
 
 /// The rules that bound the trace.
 #[derive(Clone, Debug)]
@@ -60,7 +59,7 @@ pub struct Credential {
     /// The IAM user name, for keys of users.
     pub user_name: Option<String>,
     /// The account the credential acts in.
-    pub account_id: Option<String>,
+    pub account_id: Option<AccountId>,
     /// First successful `UpdateAccessKey … Inactive` or `DeleteAccessKey`.
     pub deactivated_at: Option<Timestamp>,
 }
@@ -235,7 +234,7 @@ fn attribute(lineage: &mut Lineage, events: &[Event]) {
             if c.account_id.is_none() {
                 c.account_id.clone_from(&e.identity.account_id);
             }
-            if c.user_name.is_none() && e.identity.kind == "IAMUser" {
+            if c.user_name.is_none() && e.identity.kind == Some(IdentityKind::IamUser) {
                 c.user_name.clone_from(&e.identity.user_name);
             }
         }
@@ -247,32 +246,32 @@ fn attribute(lineage: &mut Lineage, events: &[Event]) {
             continue;
         };
         if c.account_id.is_none() {
-            c.account_id = account_of(c.principal_arn.as_deref())
+            c.account_id = c
+                .principal_arn
+                .as_deref()
+                .and_then(Arn::parse)
+                .and_then(|a| a.account_id())
                 .or_else(|| mint.recipient_account_id.clone());
         }
         if c.principal_arn.is_none() {
             c.principal_arn = match c.kind {
                 CredentialKind::SessionToken => mint.identity.arn.clone(),
                 CredentialKind::CreatedKey => c.user_name.as_ref().map(|u| {
-                    let partition = partition_of(mint.identity.arn.as_deref());
-                    let account = c.account_id.as_deref().unwrap_or_default();
+                    let partition = mint
+                        .identity
+                        .arn
+                        .as_deref()
+                        .and_then(Arn::parse)
+                        .map(|a| a.partition)
+                        .filter(|p| !p.is_empty())
+                        .unwrap_or("aws");
+                    let account = c.account_id.as_ref().map_or("", AccountId::as_str);
                     format!("arn:{partition}:iam::{account}:user/{u}")
                 }),
                 _ => None,
             };
         }
     }
-}
-
-fn account_of(arn: Option<&str>) -> Option<String> {
-    let account = arn?.split(':').nth(4)?;
-    (!account.is_empty()).then(|| account.to_owned())
-}
-
-fn partition_of(arn: Option<&str>) -> &str {
-    arn.and_then(|a| a.split(':').nth(1))
-        .filter(|p| !p.is_empty())
-        .unwrap_or("aws")
 }
 
 /// The scan-time watch list: the key ids to look for, and the time window in
@@ -308,7 +307,7 @@ impl Watch {
     }
 
     /// Learns from one event; returns the key it added, if any.
-    pub fn observe(&mut self, e: &Event) -> Option<AccessKeyId> {
+    pub fn learn(&mut self, e: &Event) -> Option<AccessKeyId> {
         let actor = e.identity.access_key_id.as_ref()?;
         let m = e.minted.as_ref()?;
         let parent_window = self.windows.get(actor)?;
@@ -489,15 +488,15 @@ mod tests {
     fn watch_learns_keys_as_they_appear() {
         let mut w = Watch::new(&params(&["SEED"]));
         assert_eq!(
-            w.observe(&mint("2", 2, "SESS", "ROLE", CredentialKind::AssumedRole)),
+            w.learn(&mint("2", 2, "SESS", "ROLE", CredentialKind::AssumedRole)),
             None
         );
         assert_eq!(
-            w.observe(&mint("1", 1, "SEED", "SESS", CredentialKind::SessionToken)),
+            w.learn(&mint("1", 1, "SEED", "SESS", CredentialKind::SessionToken)),
             Some(key("SESS"))
         );
         assert_eq!(
-            w.observe(&mint("2", 2, "SESS", "ROLE", CredentialKind::AssumedRole)),
+            w.learn(&mint("2", 2, "SESS", "ROLE", CredentialKind::AssumedRole)),
             Some(key("ROLE"))
         );
         assert_eq!(

@@ -18,7 +18,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::event::{Event, Identity, KeyOperation, Minted};
-use crate::model::{AccessKeyId, CredentialKind, EventId};
+use crate::model::{AccessKeyId, AccountId, CredentialKind, EventId, IdentityKind};
 use crate::time::{Timestamp, parse_event_time, parse_expiration};
 
 /// Why a record that mentions a lineage key could not become an event.
@@ -192,7 +192,7 @@ fn build(raw: RawRecord<'_>, origin: &Arc<str>) -> Result<Event, RecordError> {
         error_code,
         error_message: nonempty(raw.error_message),
         identity,
-        recipient_account_id: nonempty(raw.recipient_account_id),
+        recipient_account_id: raw.recipient_account_id.as_deref().and_then(AccountId::new),
         shared_event_id: nonempty(raw.shared_event_id),
         supersedes: raw
             .addendum
@@ -215,9 +215,9 @@ fn nonempty(s: Option<Cow<'_, str>>) -> Option<String> {
 
 fn identity(raw: RawIdentity<'_>) -> Identity {
     Identity {
-        kind: nonempty(raw.kind).unwrap_or_default(),
+        kind: raw.kind.as_deref().and_then(IdentityKind::parse),
         arn: nonempty(raw.arn),
-        account_id: nonempty(raw.account_id),
+        account_id: raw.account_id.as_deref().and_then(AccountId::new),
         access_key_id: raw.access_key_id.as_deref().and_then(AccessKeyId::parse),
         user_name: nonempty(raw.user_name),
         invoked_by: nonempty(raw.invoked_by),
@@ -382,12 +382,12 @@ mod tests {
             "accountId":"111111111111","accessKeyId":"ASIAEXAMPLE000000001","sessionContext":{"sessionIssuer":{}}}}"#,
         )
         .unwrap();
-        assert_eq!(e.identity.kind, "AssumedRole");
+        assert_eq!(e.identity.kind, Some(IdentityKind::AssumedRole));
         assert_eq!(
             e.identity.access_key_id.unwrap().as_str(),
             "ASIAEXAMPLE000000001"
         );
-        assert_eq!(e.identity.account_id.as_deref(), Some("111111111111"));
+        assert_eq!(e.identity.account_id, AccountId::new("111111111111"));
 
         for ui in [
             r#""userIdentity":null"#,
@@ -398,7 +398,7 @@ mod tests {
             assert_eq!(parse(&json).unwrap().identity.access_key_id, None, "{ui}");
         }
         let e = parse(r#"{"eventID":"e","eventTime":"2025-12-08T14:03:12Z","userIdentity":{"type":"AWSAccount","accountId":"2","principalId":"AIDA"}}"#).unwrap();
-        assert_eq!(e.identity.kind, "AWSAccount");
+        assert_eq!(e.identity.kind, Some(IdentityKind::AwsAccount));
         assert_eq!(e.identity.access_key_id, None);
     }
 

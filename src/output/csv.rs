@@ -31,7 +31,8 @@ impl<W: Write> CsvWriter<W> {
     /// Writes the header and every row.
     pub fn write(mut self, timeline: &Timeline) -> io::Result<()> {
         self.out
-            .write_record(COLUMNS.iter().map(|(name, _)| name))?;
+            .write_record(COLUMNS.iter().map(|(name, _)| name))
+            .map_err(into_io)?;
         for row in &timeline.rows {
             for cell in row.cells() {
                 let text: Cow<'_, str> = match cell {
@@ -44,10 +45,50 @@ impl<W: Write> CsvWriter<W> {
                     Cell::Json(v) => Cow::Owned(v.map(|v| v.to_string()).unwrap_or_default()),
                 };
                 self.out
-                    .write_field(sanitize::spreadsheet(&text).as_bytes())?;
+                    .write_field(sanitize::spreadsheet(&text).as_bytes())
+                    .map_err(into_io)?;
             }
-            self.out.write_record(None::<&[u8]>)?;
+            self.out.write_record(None::<&[u8]>).map_err(into_io)?;
         }
         self.out.flush()
+    }
+}
+
+/// The destination's own error: the csv crate wraps it as `Other`, which
+/// would hide a closed pipe.
+fn into_io(e: csv::Error) -> io::Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(e) => e,
+        kind => io::Error::other(format!("{kind:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::tests::hostile_timeline;
+
+    #[test]
+    fn one_row_with_hostile_text() {
+        let mut out = Vec::new();
+        CsvWriter::new(&mut out).write(&hostile_timeline()).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let mut records = csv::Reader::from_reader(text.as_bytes());
+        let header = records.headers().unwrap().clone();
+        assert_eq!(header.len(), COLUMNS.len());
+        let rows: Vec<csv::StringRecord> = records.records().map(Result::unwrap).collect();
+        assert_eq!(rows.len(), 1);
+        let cell = |name: &str| &rows[0][header.iter().position(|h| h == name).unwrap()];
+        assert_eq!(cell("event_time"), "2025-12-08T14:03:12Z");
+        // A formula is quoted for spreadsheets; the newline stays inside the cell.
+        assert_eq!(cell("user_agent"), "'=HYPERLINK(\"x\")\n");
+        assert_eq!(cell("principal_type"), "IAMUser");
+        assert_eq!(cell("account_id"), "111111111111");
+        assert_eq!(cell("after_deactivation"), "true");
+        assert_eq!(cell("read_only"), "");
+        assert_eq!(
+            cell("response_elements"),
+            r#"{"credentials":{"accessKeyId":"ASIAEXAMPLEROLE00001","sessionToken":"<redacted>"}}"#
+        );
     }
 }

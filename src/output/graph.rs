@@ -2,9 +2,8 @@
 //! Markdown report.
 //!
 //! A tree of who minted what is what people grasp first, and it is what gets
-//! pasted into tickets and slides. Both formats render one [`Graph`], built
-//! once: nodes are credentials (kind, principal, validity window, action
-//! count, state at the cut-off), edges are minting events (API and time).
+//! pasted into tickets and slides. Both formats render one
+//! [`Graph`], built once by the analysis.
 //!
 //! Session names, principal ARNs and even event names are written by whoever
 //! holds the leaked key. Each format has exactly one escaping function for
@@ -15,106 +14,10 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use super::respond::{Containment, Status};
 use super::sanitize::terminal;
-use crate::model::{AccessKeyId, CredentialKind, EventId};
-use crate::time::Timestamp;
-use crate::timeline::Timeline;
-use crate::trace::Lineage;
-
-/// A credential in the picture.
-#[derive(Clone, Debug)]
-pub struct Node {
-    /// The key id (validated `[A-Z0-9]`).
-    pub key: AccessKeyId,
-    /// Its kind.
-    pub kind: CredentialKind,
-    /// Who holds it, as recorded. Attacker-influenced.
-    pub principal: Option<String>,
-    /// `issued → expires`, or `long-term`.
-    pub window: String,
-    /// Action rows.
-    pub actions: usize,
-    /// State at the cut-off.
-    pub status: Option<Status>,
-    /// When the trail shows it deactivated.
-    pub deactivated_at: Option<Timestamp>,
-}
-
-/// A minting event.
-#[derive(Clone, Debug)]
-pub struct Edge {
-    /// The minting credential.
-    pub from: AccessKeyId,
-    /// The minted credential.
-    pub to: AccessKeyId,
-    /// `eventName` of the minting event. Recorded text.
-    pub api: String,
-    /// When it was minted.
-    pub time: Option<Timestamp>,
-}
-
-/// The lineage graph, nodes ordered by depth then key, edges by child.
-#[derive(Clone, Debug, Default)]
-pub struct Graph {
-    /// Credentials.
-    pub nodes: Vec<Node>,
-    /// Minting events.
-    pub edges: Vec<Edge>,
-}
-
-impl Graph {
-    /// Builds the graph of `lineage`, with action counts from `timeline` and
-    /// states from `containment`.
-    pub fn build(lineage: &Lineage, timeline: &Timeline, containment: &Containment) -> Graph {
-        let stats = timeline.stats();
-        let names: HashMap<&EventId, &str> = timeline
-            .rows
-            .iter()
-            .map(|r| (&r.event.id, r.event.name.as_str()))
-            .collect();
-        let mut creds: Vec<_> = lineage.credentials.values().collect();
-        creds.sort_by(|a, b| (a.depth, &a.key).cmp(&(b.depth, &b.key)));
-        let mut graph = Graph::default();
-        for c in creds {
-            let window = match (c.issued_at, c.expires_at) {
-                (Some(i), Some(e)) => format!("{i} → {e}"),
-                (Some(i), None) => format!("{i} → no expiry"),
-                (None, Some(e)) => format!("→ {e}"),
-                (None, None) => "long-term".to_owned(),
-            };
-            graph.nodes.push(Node {
-                key: c.key.clone(),
-                kind: c.kind,
-                principal: c.principal_arn.clone(),
-                window,
-                actions: stats.get(&c.key).map_or(0, |s| s.actions),
-                status: containment.state(&c.key).map(|s| s.status),
-                deactivated_at: c.deactivated_at,
-            });
-            if let Some(parent) = &c.parent {
-                let implied = match c.kind {
-                    CredentialKind::SessionToken => "GetSessionToken",
-                    CredentialKind::Federated => "GetFederationToken",
-                    CredentialKind::CreatedKey => "CreateAccessKey",
-                    _ => "AssumeRole",
-                };
-                let api = c
-                    .minted_by
-                    .as_ref()
-                    .and_then(|id| names.get(id).copied())
-                    .unwrap_or(implied);
-                graph.edges.push(Edge {
-                    from: parent.clone(),
-                    to: c.key.clone(),
-                    api: api.to_owned(),
-                    time: c.issued_at,
-                });
-            }
-        }
-        graph
-    }
-}
+use crate::analyze::containment::Status;
+use crate::analyze::graph::{Edge, Graph, Node};
+use crate::model::AccessKeyId;
 
 impl Node {
     /// The label lines, unescaped: key, kind and principal, window, actions,
@@ -267,6 +170,7 @@ pub fn write_mermaid<W: Write>(graph: &Graph, mut out: W) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::CredentialKind;
 
     const HOSTILE: &str = "x\"];evil[\"pwn\\N|`</b>\n}\u{1b}[31m";
 

@@ -48,3 +48,35 @@ impl<W: Write> JsonlWriter<W> {
         self.out.flush()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::tests::hostile_timeline;
+
+    #[test]
+    fn one_object_per_row_with_typed_values() {
+        let mut out = Vec::new();
+        JsonlWriter::new(&mut out)
+            .write(&hostile_timeline())
+            .unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text.lines().count(), 1);
+        let v: Value = serde_json::from_str(text.trim_end()).unwrap();
+        let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        let mut columns: Vec<&str> = COLUMNS.iter().map(|(n, _)| *n).collect();
+        columns.sort_unstable();
+        assert_eq!(keys, columns);
+        // Verbatim, not quoted for spreadsheets; typed, not strings.
+        assert_eq!(v["user_agent"], "=HYPERLINK(\"x\")\n");
+        assert_eq!(v["depth"], 0);
+        assert_eq!(v["after_deactivation"], true);
+        assert_eq!(v["read_only"], Value::Null);
+        assert_eq!(v["request_parameters"]["roleSessionName"], "a,b");
+        assert_eq!(
+            v["response_elements"]["credentials"]["sessionToken"],
+            "<redacted>"
+        );
+    }
+}

@@ -14,27 +14,19 @@
 
 use std::io::{self, Write};
 
-use super::blast::{BlastRadius, Seen};
-use super::graph::{self, Graph};
-use super::respond::{Containment, Status};
 use super::sanitize::terminal;
-use crate::config::Config;
-use crate::scan::Outcome;
+use super::{Run, graph};
+use crate::analyze::Analysis;
+use crate::analyze::blast::Seen;
+use crate::analyze::containment::Status;
 use crate::time::Timestamp;
-use crate::timeline::CredentialStats;
 
 /// Everything the Markdown report renders.
 pub struct MarkdownReport<'a> {
-    /// The run's configuration (seeds, window).
-    pub config: &'a Config,
-    /// The trace.
-    pub outcome: &'a Outcome,
-    /// The containment plan.
-    pub containment: &'a Containment,
-    /// The blast radius.
-    pub blast: &'a BlastRadius,
-    /// The lineage graph.
-    pub graph: &'a Graph,
+    /// What was asked and read.
+    pub run: &'a Run<'a>,
+    /// What the trace means.
+    pub analysis: &'a Analysis<'a>,
 }
 
 /// A recorded value as an inline code span, outside tables.
@@ -75,15 +67,9 @@ fn time(t: Option<Timestamp>) -> String {
 impl MarkdownReport<'_> {
     /// Writes the report.
     pub fn write<W: Write>(&self, mut out: W) -> io::Result<()> {
-        let config = self.config;
-        let lineage = &self.outcome.lineage;
-        let c = self.containment;
-        let seeds: Vec<String> = config
-            .trace
-            .seeds
-            .iter()
-            .map(|k| format!("`{k}`"))
-            .collect();
+        let lineage = self.analysis.lineage;
+        let c = &self.analysis.containment;
+        let seeds: Vec<String> = self.run.seeds.iter().map(|k| format!("`{k}`")).collect();
         writeln!(out, "# Leaked key trace: {}", seeds.join(", "))?;
         writeln!(out)?;
         writeln!(
@@ -91,8 +77,8 @@ impl MarkdownReport<'_> {
             "keytrail {}: {} credential(s) in the lineage, {} action(s), {} timeline row(s).",
             env!("CARGO_PKG_VERSION"),
             lineage.credentials.len(),
-            self.blast.actions,
-            self.outcome.timeline.rows.len()
+            self.analysis.blast.actions,
+            self.analysis.timeline.rows.len()
         )?;
         writeln!(
             out,
@@ -100,7 +86,7 @@ impl MarkdownReport<'_> {
             c.cutoff.time,
             c.cutoff.source.as_str()
         )?;
-        if self.outcome.inputs.incomplete() {
+        if self.run.inputs.incomplete() {
             writeln!(
                 out,
                 "\n**Some inputs could not be read completely: evidence may be missing (see the JSON report).**"
@@ -109,7 +95,7 @@ impl MarkdownReport<'_> {
 
         writeln!(out, "\n## Lineage\n")?;
         writeln!(out, "```mermaid")?;
-        graph::write_mermaid(self.graph, &mut out)?;
+        graph::write_mermaid(&self.analysis.graph, &mut out)?;
         writeln!(out, "```")?;
 
         self.credentials(&mut out)?;
@@ -119,10 +105,10 @@ impl MarkdownReport<'_> {
         self.resources(&mut out)?;
         self.egress(&mut out)?;
         for (title, list) in [
-            ("Source IPs", &self.blast.source_ips),
-            ("User agents", &self.blast.user_agents),
-            ("Accounts", &self.blast.accounts),
-            ("Regions", &self.blast.regions),
+            ("Source IPs", &self.analysis.blast.source_ips),
+            ("User agents", &self.analysis.blast.user_agents),
+            ("Accounts", &self.analysis.blast.accounts),
+            ("Regions", &self.analysis.blast.regions),
         ] {
             seen(&mut out, title, list)?;
         }
@@ -130,19 +116,16 @@ impl MarkdownReport<'_> {
     }
 
     fn credentials<W: Write>(&self, out: &mut W) -> io::Result<()> {
-        let lineage = &self.outcome.lineage;
-        let stats = self.outcome.timeline.stats();
         writeln!(out, "\n## Credentials\n")?;
         writeln!(
             out,
             "| key | kind | parent | principal | issued | expires | deactivated | first action | last action | actions | after deactivation | at cut-off |"
         )?;
         writeln!(out, "|---|---|---|---|---|---|---|---|---|---|---|---|")?;
-        let mut creds: Vec<_> = lineage.credentials.values().collect();
-        creds.sort_by(|a, b| (a.depth, &a.key).cmp(&(b.depth, &b.key)));
-        for cr in creds {
-            let s: CredentialStats = stats.get(&cr.key).cloned().unwrap_or_default();
+        for cr in &self.analysis.by_depth {
+            let s = self.analysis.stats_of(cr);
             let status = self
+                .analysis
                 .containment
                 .state(&cr.key)
                 .map_or("-", |s| s.status.label());
@@ -169,7 +152,7 @@ impl MarkdownReport<'_> {
     }
 
     fn containment<W: Write>(&self, out: &mut W) -> io::Result<()> {
-        let c = self.containment;
+        let c = &self.analysis.containment;
         writeln!(out, "\n## Containment at the cut-off\n")?;
         writeln!(
             out,
@@ -246,7 +229,7 @@ impl MarkdownReport<'_> {
             writeln!(
                 out,
                 "| {} | {} | {} | {} | {} |",
-                cell(&t.principal.account),
+                cell(t.principal.account.as_str()),
                 t.principal.kind.as_str(),
                 cell(&t.principal.name),
                 keys.join(", "),
@@ -258,7 +241,7 @@ impl MarkdownReport<'_> {
             writeln!(
                 out,
                 "| {} | {} | {} | {} | refused: {} |",
-                cell(&r.principal.account),
+                cell(r.principal.account.as_str()),
                 r.principal.kind.as_str(),
                 cell(&r.principal.name),
                 keys.join(", "),
@@ -270,10 +253,10 @@ impl MarkdownReport<'_> {
 
     fn findings<W: Write>(&self, out: &mut W) -> io::Result<()> {
         writeln!(out, "\n## Findings")?;
-        if self.blast.findings.is_empty() {
+        if self.analysis.blast.findings.is_empty() {
             writeln!(out, "\nNone.")?;
         }
-        for f in &self.blast.findings {
+        for f in &self.analysis.blast.findings {
             writeln!(out, "\n### {} ({})\n", f.category.title(), f.events.len())?;
             writeln!(out, "| time | key | service | action | error | event id |")?;
             writeln!(out, "|---|---|---|---|---|---|")?;
@@ -300,7 +283,7 @@ impl MarkdownReport<'_> {
             "| service | action | calls | read | write | denied | other errors |"
         )?;
         writeln!(out, "|---|---|---|---|---|---|---|")?;
-        for s in &self.blast.services {
+        for s in &self.analysis.blast.services {
             writeln!(
                 out,
                 "| {} | {} | {} | {} | {} | {} | {} |",
@@ -318,13 +301,13 @@ impl MarkdownReport<'_> {
 
     fn resources<W: Write>(&self, out: &mut W) -> io::Result<()> {
         writeln!(out, "\n## Resources touched\n")?;
-        if self.blast.resources.is_empty() {
+        if self.analysis.blast.resources.is_empty() {
             writeln!(out, "None named by the events.")?;
             return Ok(());
         }
         writeln!(out, "| kind | resource | actions | first | last |")?;
         writeln!(out, "|---|---|---|---|---|")?;
-        for r in &self.blast.resources {
+        for r in &self.analysis.blast.resources {
             let actions: Vec<String> = r
                 .actions
                 .iter()
@@ -352,7 +335,7 @@ impl MarkdownReport<'_> {
 
     fn egress<W: Write>(&self, out: &mut W) -> io::Result<()> {
         writeln!(out, "\n## Data egress\n")?;
-        if self.blast.egress.is_empty() {
+        if self.analysis.blast.egress.is_empty() {
             writeln!(
                 out,
                 "No `bytesTransferredOut` recorded by lineage actions on S3 objects (CloudTrail records it in S3 data events, when those are logged)."
@@ -362,12 +345,12 @@ impl MarkdownReport<'_> {
         writeln!(
             out,
             "{} byte(s) in {} event(s).\n",
-            self.blast.egress_bytes,
-            self.blast.egress.len()
+            self.analysis.blast.egress_bytes,
+            self.analysis.blast.egress.len()
         )?;
         writeln!(out, "| time | key | action | bucket | object | bytes |")?;
         writeln!(out, "|---|---|---|---|---|---|")?;
-        for e in &self.blast.egress {
+        for e in &self.analysis.blast.egress {
             writeln!(
                 out,
                 "| {} | `{}` | {} | {} | {} | {} |",

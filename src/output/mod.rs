@@ -1,12 +1,14 @@
 //! Everything keytrail writes: the timeline in three formats, the JSON
-//! report, the human summary and progress.
+//! report, the human summary, the response outputs and progress.
+//!
+//! This stage decides nothing: it renders a finished [`Timeline`], the
+//! [`Analysis`](crate::analyze::Analysis) made from it, and a small description of the [`Run`].
 //!
 //! Each format is one type generic over `io::Write`, fed a finished
 //! [`Timeline`]. The columns are defined once, in [`COLUMNS`] and
 //! [`Row::cells`], so the formats cannot drift apart; each writer only decides
 //! how a typed [`Cell`] is spelled.
 
-pub mod blast;
 pub mod csv;
 pub mod graph;
 pub mod jsonl;
@@ -18,15 +20,34 @@ pub mod respond;
 pub mod sanitize;
 pub mod summary;
 
+use std::collections::BTreeSet;
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::time::Timestamp;
+use crate::inputs::InputStats;
+use crate::model::{AccessKeyId, AccountId, IdentityKind};
+use crate::time::{Span, Timestamp};
 use crate::timeline::{Row, Timeline};
+
+/// The run, as the reports describe it: what was asked, and what was read.
+#[derive(Clone, Copy, Debug)]
+pub struct Run<'a> {
+    /// The leaked keys.
+    pub seeds: &'a BTreeSet<AccessKeyId>,
+    /// `--since` / `--until`.
+    pub window: Span,
+    /// How late a file was allowed to be delivered.
+    pub delivery_margin: Duration,
+    /// Whether keys made with `CreateAccessKey` were followed.
+    pub follow_created_keys: bool,
+    /// What was read, and what could not be.
+    pub inputs: &'a InputStats,
+}
 
 /// The type of a timeline column.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -103,13 +124,15 @@ impl Row {
             text(self.kind.as_str()),
             Cell::Text(self.parent.as_ref().map(|p| p.as_str())),
             Cell::Int(self.depth),
-            Cell::Text(Some(e.identity.kind.as_str()).filter(|s| !s.is_empty())),
+            Cell::Text(e.identity.kind.as_ref().map(IdentityKind::as_str)),
             opt(e.identity.arn.as_ref()),
-            opt(e
-                .identity
-                .account_id
-                .as_ref()
-                .or(e.recipient_account_id.as_ref())),
+            Cell::Text(
+                e.identity
+                    .account_id
+                    .as_ref()
+                    .or(e.recipient_account_id.as_ref())
+                    .map(AccountId::as_str),
+            ),
             text(&e.service),
             text(&e.name),
             text(&e.region),
@@ -151,6 +174,9 @@ impl Format {
 }
 
 /// Writes `timeline` in `format`.
+///
+/// An error is the destination's own `io::Error`, whatever the format, so
+/// that a reader closing the pipe (`| head`) is recognised as such.
 pub fn write_timeline<W: Write>(format: Format, timeline: &Timeline, out: W) -> io::Result<()> {
     match format {
         Format::Csv => csv::CsvWriter::new(out).write(timeline),
@@ -205,7 +231,7 @@ pub fn message(text: &str) {
 }
 
 /// Names every input that could not be read completely, on stderr.
-pub fn report_issues(inputs: &crate::scan::InputStats) {
+pub fn report_issues(inputs: &InputStats) {
     for (what, list) in [("skipped", &inputs.skipped), ("partial", &inputs.partial)] {
         for issue in list {
             message(&format!(
@@ -220,5 +246,100 @@ pub fn report_issues(inputs: &crate::scan::InputStats) {
             "{} record(s) mention a lineage key but could not be used (see --report)",
             inputs.bad_records.len()
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::model::{CredentialKind, Relation};
+
+    /// A timeline of one row whose recorded text an attacker wrote: a
+    /// formula, a quote, a newline and a session token.
+    pub(super) fn hostile_timeline() -> Timeline {
+        let record = r#"{"eventID":"e1","eventTime":"2025-12-08T14:03:12Z","eventSource":"sts.amazonaws.com","eventName":"AssumeRole","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.9","userAgent":"=HYPERLINK(\"x\")\n","userIdentity":{"type":"IAMUser","accountId":"111111111111","accessKeyId":"AKIAEXAMPLESEED00001"},"requestParameters":{"roleSessionName":"a,b"},"responseElements":{"credentials":{"accessKeyId":"ASIAEXAMPLEROLE00001","sessionToken":"SECRET"}}}"#;
+        let event = crate::decode::record::parse_record(record.as_bytes(), &Arc::from("f.json"))
+            .expect("a valid record");
+        Timeline {
+            rows: vec![Row {
+                relation: Relation::Action,
+                key: AccessKeyId::parse("AKIAEXAMPLESEED00001").expect("a key"),
+                kind: CredentialKind::Seed,
+                parent: None,
+                depth: 0,
+                after_deactivation: true,
+                event,
+            }],
+            duplicates_dropped: 0,
+        }
+    }
+
+    fn written(format: Format, timeline: &Timeline) -> Vec<u8> {
+        let mut out = Vec::new();
+        write_timeline(format, timeline, &mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn an_empty_timeline_is_a_valid_file_in_every_format() {
+        let empty = Timeline::default();
+        let header: Vec<&str> = COLUMNS.iter().map(|(n, _)| *n).collect();
+        assert_eq!(
+            String::from_utf8(written(Format::Csv, &empty)).unwrap(),
+            format!("{}\r\n", header.join(","))
+        );
+        assert!(written(Format::Jsonl, &empty).is_empty());
+        let parquet = written(Format::Parquet, &empty);
+        assert!(parquet.starts_with(b"PAR1") && parquet.ends_with(b"PAR1"));
+    }
+
+    #[test]
+    fn no_format_writes_a_session_token() {
+        let timeline = hostile_timeline();
+        for format in [Format::Csv, Format::Jsonl, Format::Parquet] {
+            let out = written(format, &timeline);
+            assert!(
+                !out.windows(6).any(|w| w == b"SECRET"),
+                "{format:?} wrote the token"
+            );
+        }
+    }
+
+    #[test]
+    fn a_failed_atomic_write_keeps_the_old_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("timeline.csv");
+        fs::write(&path, "old").unwrap();
+        let err = write_atomically(&path, |w| {
+            w.write_all(b"half a timeline")?;
+            Err(io::Error::other("disk full"))
+        })
+        .unwrap_err();
+        assert!(matches!(err, Error::Output { .. }), "{err}");
+        assert_eq!(fs::read_to_string(&path).unwrap(), "old");
+        // Nothing is left behind beside it.
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+        write_atomically(&path, |w| w.write_all(b"new")).unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "new");
+    }
+
+    #[test]
+    fn a_closed_pipe_is_reported_as_one_in_every_format() {
+        struct Closed;
+        impl Write for Closed {
+            fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+                Err(io::ErrorKind::BrokenPipe.into())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Err(io::ErrorKind::BrokenPipe.into())
+            }
+        }
+        let timeline = hostile_timeline();
+        for format in [Format::Csv, Format::Jsonl, Format::Parquet] {
+            let err = write_timeline(format, &timeline, Closed).unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::BrokenPipe, "{format:?}: {err}");
+        }
     }
 }

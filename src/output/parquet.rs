@@ -29,11 +29,19 @@ impl<W: Write> ParquetWriter<W> {
     /// Writes every row, as one file.
     pub fn write(self, timeline: &Timeline) -> io::Result<()> {
         let mut df = frame(timeline).map_err(io::Error::other)?;
-        PlWriter::new(self.out)
+        let mut out = Remembering {
+            inner: self.out,
+            failed: None,
+        };
+        let written = PlWriter::new(&mut out)
             .with_compression(ParquetCompression::Zstd(None))
-            .finish(&mut df)
-            .map_err(io::Error::other)?;
-        Ok(())
+            .finish(&mut df);
+        match (written, out.failed) {
+            (Ok(_), _) => Ok(()),
+            // polars reports a failed write as its own error, in words.
+            (Err(e), Some(kind)) => Err(io::Error::new(kind, e.to_string())),
+            (Err(e), None) => Err(io::Error::other(e)),
+        }
     }
 }
 
@@ -88,4 +96,33 @@ fn frame(timeline: &Timeline) -> polars::prelude::PolarsResult<DataFrame> {
         columns.push(Column::from(series));
     }
     DataFrame::new(rows.len(), columns)
+}
+
+/// A writer that remembers the kind of the first error its destination
+/// returned, so that a closed pipe is still known as one once polars has
+/// wrapped it.
+struct Remembering<W> {
+    inner: W,
+    failed: Option<io::ErrorKind>,
+}
+
+impl<W: Write> Remembering<W> {
+    fn remember<T>(&mut self, r: io::Result<T>) -> io::Result<T> {
+        if let Err(e) = &r {
+            self.failed.get_or_insert(e.kind());
+        }
+        r
+    }
+}
+
+impl<W: Write> Write for Remembering<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let r = self.inner.write(buf);
+        self.remember(r)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        let r = self.inner.flush();
+        self.remember(r)
+    }
 }

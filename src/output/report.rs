@@ -15,16 +15,19 @@
 //! `key-deactivated`); and `blast_radius` (`actions`, `services`,
 //! `resources`, `egress`, `egress_bytes`, `findings`, `source_ips`,
 //! `user_agents`, `accounts`, `regions`; see [`BlastRadius`]).
+//!
+//! The wire format is this module's own structs, and the passive types it
+//! embeds ([`InputStats`], [`Containment`], [`BlastRadius`]): nothing
+//! internal to a stage is serialized.
 
 use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::blast::BlastRadius;
-use super::respond::{Containment, Cutoff};
-use crate::config::Config;
-use crate::model::{AccessKeyId, CredentialKind, EventId};
-use crate::scan::{InputStats, Outcome};
+use super::Run;
+use crate::analyze::{Analysis, BlastRadius, Containment, Cutoff};
+use crate::inputs::InputStats;
+use crate::model::{AccessKeyId, AccountId, CredentialKind, EventId};
 use crate::time::Timestamp;
 
 #[derive(Serialize)]
@@ -59,7 +62,7 @@ struct CredentialEntry<'a> {
     issued_at: Option<Timestamp>,
     expires_at: Option<Timestamp>,
     principal_arn: Option<&'a str>,
-    account_id: Option<&'a str>,
+    account_id: Option<&'a AccountId>,
     deactivated_at: Option<Timestamp>,
     actions: usize,
     failed_actions: usize,
@@ -74,31 +77,23 @@ struct TimelineEntry {
     duplicates_dropped: usize,
 }
 
-/// Writes the report for `outcome` as pretty JSON.
-pub fn write<W: Write>(
-    config: &Config,
-    outcome: &Outcome,
-    containment: &Containment,
-    blast_radius: &BlastRadius,
-    mut out: W,
-) -> io::Result<()> {
-    let stats = outcome.timeline.stats();
-    let mut credentials: Vec<_> = outcome.lineage.credentials.values().collect();
-    credentials.sort_by(|a, b| (a.depth, &a.key).cmp(&(b.depth, &b.key)));
+/// Writes the report of `run` as pretty JSON.
+pub fn write<W: Write>(run: &Run<'_>, analysis: &Analysis<'_>, mut out: W) -> io::Result<()> {
     let bounded = |t: Timestamp| (t != Timestamp::MIN && t != Timestamp::MAX).then_some(t);
     let report = Report {
         keytrail_version: env!("CARGO_PKG_VERSION"),
-        seed_keys: config.trace.seeds.iter().collect(),
+        seed_keys: run.seeds.iter().collect(),
         window: Window {
-            since: bounded(config.trace.seed_window.start),
-            until: bounded(config.trace.seed_window.end),
-            delivery_margin_seconds: config.delivery_margin.as_secs(),
+            since: bounded(run.window.start),
+            until: bounded(run.window.end),
+            delivery_margin_seconds: run.delivery_margin.as_secs(),
         },
-        follow_created_keys: config.trace.follow_created_keys,
-        credentials: credentials
-            .into_iter()
+        follow_created_keys: run.follow_created_keys,
+        credentials: analysis
+            .by_depth
+            .iter()
             .map(|c| {
-                let s = stats.get(&c.key).cloned().unwrap_or_default();
+                let s = analysis.stats_of(c);
                 CredentialEntry {
                     access_key_id: &c.key,
                     kind: c.kind,
@@ -108,7 +103,7 @@ pub fn write<W: Write>(
                     issued_at: c.issued_at,
                     expires_at: c.expires_at,
                     principal_arn: c.principal_arn.as_deref(),
-                    account_id: c.account_id.as_deref(),
+                    account_id: c.account_id.as_ref(),
                     deactivated_at: c.deactivated_at,
                     actions: s.actions,
                     failed_actions: s.failed,
@@ -118,15 +113,15 @@ pub fn write<W: Write>(
                 }
             })
             .collect(),
-        inputs: &outcome.inputs,
+        inputs: run.inputs,
         timeline: TimelineEntry {
-            rows: outcome.timeline.rows.len(),
-            duplicates_dropped: outcome.timeline.duplicates_dropped,
+            rows: analysis.timeline.rows.len(),
+            duplicates_dropped: analysis.timeline.duplicates_dropped,
         },
-        complete: !outcome.inputs.incomplete(),
-        cutoff: &containment.cutoff,
-        containment,
-        blast_radius,
+        complete: !run.inputs.incomplete(),
+        cutoff: &analysis.containment.cutoff,
+        containment: &analysis.containment,
+        blast_radius: &analysis.blast,
     };
     serde_json::to_writer_pretty(&mut out, &report)?;
     out.write_all(b"\n")?;

@@ -10,13 +10,14 @@
 use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Write};
 
-use super::respond::{Containment, Status};
+use super::Run;
 use super::sanitize::terminal;
-use crate::config::Config;
+use crate::analyze::blast::Seen;
+use crate::analyze::containment::{Containment, Status};
+use crate::analyze::{Analysis, Stats};
 use crate::model::{AccessKeyId, Relation};
-use crate::scan::Outcome;
 use crate::time::Timestamp;
-use crate::timeline::CredentialStats;
+use crate::trace::Lineage;
 
 /// How many entries each "top" list shows.
 const TOP: usize = 8;
@@ -31,68 +32,57 @@ pub struct Written<'a> {
 
 /// Writes the summary.
 pub fn write<W: Write>(
-    config: &Config,
-    outcome: &Outcome,
-    containment: &Containment,
+    run: &Run<'_>,
+    analysis: &Analysis<'_>,
     written: &Written<'_>,
     mut out: W,
 ) -> io::Result<()> {
-    let lineage = &outcome.lineage;
-    let stats = outcome.timeline.stats();
-    let rows = &outcome.timeline.rows;
+    let lineage = analysis.lineage;
+    let rows = &analysis.timeline.rows;
     writeln!(
         out,
         "keytrail: {} credential(s) in the lineage of {} seed key(s), {} timeline row(s)",
         lineage.credentials.len(),
-        config.trace.seeds.len(),
+        run.seeds.len(),
         rows.len()
     )?;
     writeln!(out)?;
     writeln!(out, "Lineage")?;
-    for seed in &config.trace.seeds {
-        write_tree(&mut out, lineage, &stats, seed, "", true, true)?;
+    for seed in run.seeds {
+        write_tree(&mut out, lineage, &analysis.stats, seed, "", true, true)?;
     }
 
-    let actions: Vec<_> = rows
-        .iter()
-        .filter(|r| r.relation == Relation::Action)
-        .collect();
-    if !actions.is_empty() {
+    let blast = &analysis.blast;
+    if blast.actions > 0 {
         writeln!(out)?;
         top(
             &mut out,
             "Top actions",
-            actions
-                .iter()
-                .map(|r| format!("{}:{}", short_service(&r.event.service), r.event.name)),
+            blast.services.iter().map(|s| {
+                (
+                    format!("{}:{}", short_service(&s.service), s.action),
+                    s.calls,
+                )
+            }),
         )?;
-        top(
-            &mut out,
-            "Regions",
-            actions.iter().map(|r| r.event.region.clone()),
-        )?;
-        top(
-            &mut out,
-            "Source IPs",
-            actions.iter().map(|r| r.event.source_ip.clone()),
-        )?;
-        top(
-            &mut out,
-            "User agents",
-            actions.iter().map(|r| r.event.user_agent.clone()),
-        )?;
-        let errors: Vec<String> = actions
-            .iter()
-            .filter_map(|r| r.event.error_code.clone())
-            .collect();
-        if !errors.is_empty() {
-            top(&mut out, "Errors", errors.into_iter())?;
+        for (label, list) in [
+            ("Regions", &blast.regions),
+            ("Source IPs", &blast.source_ips),
+            ("User agents", &blast.user_agents),
+        ] {
+            top(&mut out, label, seen(list))?;
         }
+        // Error codes are not part of the blast radius: count them here.
+        let errors = rows
+            .iter()
+            .filter(|r| r.relation == Relation::Action)
+            .filter_map(|r| Some((r.event.error_code.clone()?, 1)));
+        top_if_any(&mut out, "Errors", errors)?;
     }
 
-    write_containment(&mut out, containment)?;
+    write_containment(&mut out, &analysis.containment)?;
 
-    let inputs = &outcome.inputs;
+    let inputs = run.inputs;
     writeln!(out)?;
     writeln!(
         out,
@@ -107,7 +97,7 @@ pub fn write<W: Write>(
     writeln!(
         out,
         "Duplicates dropped: {}; skipped by design: {}",
-        outcome.timeline.duplicates_dropped,
+        analysis.timeline.duplicates_dropped,
         inputs.skipped_by_design.len()
     )?;
     for (label, list) in [("Skipped", &inputs.skipped), ("Partial", &inputs.partial)] {
@@ -196,8 +186,8 @@ fn more<W: Write>(out: &mut W, indent: &str, listed: usize) -> io::Result<()> {
 
 fn write_tree<W: Write>(
     out: &mut W,
-    lineage: &crate::trace::Lineage,
-    stats: &BTreeMap<&AccessKeyId, CredentialStats>,
+    lineage: &Lineage,
+    stats: &Stats<'_>,
     key: &AccessKeyId,
     prefix: &str,
     last: bool,
@@ -255,10 +245,33 @@ fn write_tree<W: Write>(
     Ok(())
 }
 
-fn top<W: Write>(out: &mut W, label: &str, values: impl Iterator<Item = String>) -> io::Result<()> {
+/// The values of a blast-radius list, with their action counts.
+fn seen(list: &[Seen]) -> impl Iterator<Item = (String, usize)> + '_ {
+    list.iter().map(|s| (s.value.clone(), s.actions))
+}
+
+/// [`top`], unless there is nothing to count.
+fn top_if_any<W: Write>(
+    out: &mut W,
+    label: &str,
+    counted: impl Iterator<Item = (String, usize)>,
+) -> io::Result<()> {
+    let mut counted = counted.peekable();
+    if counted.peek().is_none() {
+        return Ok(());
+    }
+    top(out, label, counted)
+}
+
+/// The most frequent values, most frequent first, then by value.
+fn top<W: Write>(
+    out: &mut W,
+    label: &str,
+    counted: impl Iterator<Item = (String, usize)>,
+) -> io::Result<()> {
     let mut counts: HashMap<String, usize> = HashMap::new();
-    for v in values {
-        *counts.entry(v).or_default() += 1;
+    for (v, n) in counted {
+        *counts.entry(v).or_default() += n;
     }
     let mut counts: Vec<(String, usize)> = counts.into_iter().collect();
     counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));

@@ -17,8 +17,8 @@ use std::time::Duration;
 
 use chrono::{Datelike, NaiveDate};
 
-use super::{Input, ListError, Listing, PassedOver, Span, Store};
-use crate::time::Timestamp;
+use super::{Input, ListError, Listing, PassedOver, Store};
+use crate::time::{Span, Timestamp};
 
 /// Folders beside `CloudTrail/` that are skipped by design.
 const BY_DESIGN: &[(&str, &str)] = &[

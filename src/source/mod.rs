@@ -12,9 +12,12 @@ pub mod s3;
 
 use std::fmt;
 use std::io::Read;
+use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::time::Timestamp;
+use s3::S3Url;
+
+use crate::time::Span;
 
 /// One entry of a listing, relative to its store's root.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -266,32 +269,41 @@ fn common_ends<'a>(names: &[&'a str]) -> (&'a str, &'a str) {
     (&first[..head], &first[first.len() - tail..])
 }
 
-/// The event times a file can hold. Files outside the delivery layout can
-/// hold anything.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Span {
-    /// Earliest possible event time.
-    pub start: Timestamp,
-    /// Latest possible event time.
-    pub end: Timestamp,
+/// Where to read from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SourceSpec {
+    /// A local file or folder.
+    Local(PathBuf),
+    /// An S3 bucket or prefix.
+    S3(S3Url),
 }
 
-impl Span {
-    /// Any time at all.
-    pub const ALL: Span = Span {
-        start: Timestamp::MIN,
-        end: Timestamp::MAX,
-    };
+impl SourceSpec {
+    /// `s3://…` is S3; anything else is a local path.
+    pub fn parse(s: &str) -> Result<SourceSpec, String> {
+        if s.starts_with("s3://") {
+            S3Url::parse(s)
+                .map(SourceSpec::S3)
+                .ok_or_else(|| format!("{s:?} is not an S3 URL (expected s3://BUCKET[/PREFIX])"))
+        } else {
+            Ok(SourceSpec::Local(PathBuf::from(s)))
+        }
+    }
+}
 
-    /// Whether the two spans share an instant.
-    pub fn overlaps(&self, other: &Span) -> bool {
-        self.start <= other.end && other.start <= self.end
+impl fmt::Display for SourceSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SourceSpec::Local(p) => write!(f, "{}", p.display()),
+            SourceSpec::S3(u) => write!(f, "s3://{}/{}", u.bucket, u.prefix),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{Entry, Input, Span, common_ends};
+    use super::{Entry, Input, common_ends};
+    use crate::time::Span;
 
     #[test]
     fn inputs_keep_their_paths_and_share_their_folders() {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use keytrail::decode::{Scratch, Sink, Status, decode};
 use keytrail::event::Event;
 use keytrail::model::AccessKeyId;
-use keytrail::source::Span;
+use keytrail::time::Span;
 use keytrail::timeline::{Timeline, dedupe};
 use keytrail::trace::{Lineage, TraceParams, trace};
 use proptest::prelude::*;

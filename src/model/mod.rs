@@ -5,9 +5,13 @@
 //! newtypes at the edge means the trace can only ever compare a key with a key,
 //! and the compiler tells us when a raw string leaks into lineage logic.
 
+mod arn;
+
 use std::fmt;
 
 use serde::{Serialize, Serializer};
+
+pub use arn::{AccountId, Arn, ArnPrincipal};
 
 /// An AWS access key id (`AKIA…`, `ASIA…`, or any other `[A-Z0-9]{16,128}`).
 ///
@@ -161,6 +165,88 @@ impl fmt::Display for Relation {
     }
 }
 
+/// `userIdentity.type`: who made a call.
+///
+/// The types CloudTrail documents are variants; any other value is kept as
+/// written, since the timeline must show what the record said.
+/// <https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-user-identity.html>
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum IdentityKind {
+    /// `Root`: the account's root user.
+    Root,
+    /// `IAMUser`.
+    IamUser,
+    /// `AssumedRole`: a role session.
+    AssumedRole,
+    /// `Role`: a role acting without a session (some service calls).
+    Role,
+    /// `FederatedUser`: a `GetFederationToken` session.
+    FederatedUser,
+    /// `AWSAccount`: another account, with no key of its own in this trail.
+    AwsAccount,
+    /// `AWSService`: a service acting for itself.
+    AwsService,
+    /// `IdentityCenterUser`.
+    IdentityCenterUser,
+    /// `SAMLUser`.
+    SamlUser,
+    /// `WebIdentityUser`.
+    WebIdentityUser,
+    /// `Directory`.
+    Directory,
+    /// `Unknown`, as CloudTrail writes it.
+    Unknown,
+    /// Any other value, as written.
+    Other(Box<str>),
+}
+
+impl IdentityKind {
+    /// The kind `userIdentity.type` names; `None` when it is empty.
+    pub fn parse(s: &str) -> Option<IdentityKind> {
+        Some(match s {
+            "" => return None,
+            "Root" => IdentityKind::Root,
+            "IAMUser" => IdentityKind::IamUser,
+            "AssumedRole" => IdentityKind::AssumedRole,
+            "Role" => IdentityKind::Role,
+            "FederatedUser" => IdentityKind::FederatedUser,
+            "AWSAccount" => IdentityKind::AwsAccount,
+            "AWSService" => IdentityKind::AwsService,
+            "IdentityCenterUser" => IdentityKind::IdentityCenterUser,
+            "SAMLUser" => IdentityKind::SamlUser,
+            "WebIdentityUser" => IdentityKind::WebIdentityUser,
+            "Directory" => IdentityKind::Directory,
+            "Unknown" => IdentityKind::Unknown,
+            other => IdentityKind::Other(other.into()),
+        })
+    }
+
+    /// As CloudTrail writes it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            IdentityKind::Root => "Root",
+            IdentityKind::IamUser => "IAMUser",
+            IdentityKind::AssumedRole => "AssumedRole",
+            IdentityKind::Role => "Role",
+            IdentityKind::FederatedUser => "FederatedUser",
+            IdentityKind::AwsAccount => "AWSAccount",
+            IdentityKind::AwsService => "AWSService",
+            IdentityKind::IdentityCenterUser => "IdentityCenterUser",
+            IdentityKind::SamlUser => "SAMLUser",
+            IdentityKind::WebIdentityUser => "WebIdentityUser",
+            IdentityKind::Directory => "Directory",
+            IdentityKind::Unknown => "Unknown",
+            IdentityKind::Other(s) => s,
+        }
+    }
+}
+
+impl fmt::Display for IdentityKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,5 +261,20 @@ mod tests {
         assert!(AccessKeyId::parse(&"A".repeat(128)).is_some());
         assert!(AccessKeyId::parse(&"A".repeat(129)).is_none());
         assert!(AccessKeyId::parse("").is_none());
+    }
+
+    #[test]
+    fn identity_kinds_round_trip() {
+        for s in [
+            "IAMUser",
+            "AWSAccount",
+            "AssumedRole",
+            "Root",
+            "SomethingNew",
+        ] {
+            assert_eq!(IdentityKind::parse(s).unwrap().as_str(), s);
+        }
+        assert_eq!(IdentityKind::parse("IAMUser"), Some(IdentityKind::IamUser));
+        assert_eq!(IdentityKind::parse(""), None);
     }
 }

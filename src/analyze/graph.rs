@@ -1,0 +1,112 @@
+//! The lineage as a graph: who minted what, and when.
+//!
+//! A tree of credentials is what people grasp first, and both the DOT file
+//! and the Markdown report draw it. It is built here, once: nodes are
+//! credentials (kind, principal, validity window, action count, state at the
+//! cut-off), edges are minting events (API and time). The writers only
+//! escape and lay out what this holds.
+
+use std::collections::HashMap;
+
+use super::Stats;
+use super::containment::{Containment, Status};
+use crate::model::{AccessKeyId, CredentialKind, EventId};
+use crate::time::Timestamp;
+use crate::timeline::Timeline;
+use crate::trace::Credential;
+
+/// A credential in the picture.
+#[derive(Clone, Debug)]
+pub struct Node {
+    /// The key id (validated `[A-Z0-9]`).
+    pub key: AccessKeyId,
+    /// Its kind.
+    pub kind: CredentialKind,
+    /// Who holds it, as recorded. Attacker-influenced.
+    pub principal: Option<String>,
+    /// `issued → expires`, or `long-term`.
+    pub window: String,
+    /// Action rows.
+    pub actions: usize,
+    /// State at the cut-off.
+    pub status: Option<Status>,
+    /// When the trail shows it deactivated.
+    pub deactivated_at: Option<Timestamp>,
+}
+
+/// A minting event.
+#[derive(Clone, Debug)]
+pub struct Edge {
+    /// The minting credential.
+    pub from: AccessKeyId,
+    /// The minted credential.
+    pub to: AccessKeyId,
+    /// `eventName` of the minting event. Recorded text.
+    pub api: String,
+    /// When it was minted.
+    pub time: Option<Timestamp>,
+}
+
+/// The lineage graph, nodes ordered by depth then key, edges by child.
+#[derive(Clone, Debug, Default)]
+pub struct Graph {
+    /// Credentials.
+    pub nodes: Vec<Node>,
+    /// Minting events.
+    pub edges: Vec<Edge>,
+}
+
+impl Graph {
+    /// Builds the graph of `lineage`, with action counts from `timeline` and
+    /// states from `containment`.
+    pub fn build(
+        by_depth: &[&Credential],
+        timeline: &Timeline,
+        stats: &Stats<'_>,
+        containment: &Containment,
+    ) -> Graph {
+        let names: HashMap<&EventId, &str> = timeline
+            .rows
+            .iter()
+            .map(|r| (&r.event.id, r.event.name.as_str()))
+            .collect();
+        let mut graph = Graph::default();
+        for c in by_depth {
+            let window = match (c.issued_at, c.expires_at) {
+                (Some(i), Some(e)) => format!("{i} → {e}"),
+                (Some(i), None) => format!("{i} → no expiry"),
+                (None, Some(e)) => format!("→ {e}"),
+                (None, None) => "long-term".to_owned(),
+            };
+            graph.nodes.push(Node {
+                key: c.key.clone(),
+                kind: c.kind,
+                principal: c.principal_arn.clone(),
+                window,
+                actions: stats.get(&c.key).map_or(0, |s| s.actions),
+                status: containment.state(&c.key).map(|s| s.status),
+                deactivated_at: c.deactivated_at,
+            });
+            if let Some(parent) = &c.parent {
+                let implied = match c.kind {
+                    CredentialKind::SessionToken => "GetSessionToken",
+                    CredentialKind::Federated => "GetFederationToken",
+                    CredentialKind::CreatedKey => "CreateAccessKey",
+                    _ => "AssumeRole",
+                };
+                let api = c
+                    .minted_by
+                    .as_ref()
+                    .and_then(|id| names.get(id).copied())
+                    .unwrap_or(implied);
+                graph.edges.push(Edge {
+                    from: parent.clone(),
+                    to: c.key.clone(),
+                    api: api.to_owned(),
+                    time: c.issued_at,
+                });
+            }
+        }
+        graph
+    }
+}

@@ -1,0 +1,58 @@
+//! The input report: what was read, and what could not be.
+//!
+//! The scan fills these in and the report serializes them as its `inputs`
+//! object, so they are passive data with no behaviour of their own, apart
+//! from the one judgement every output shares: whether evidence may be
+//! missing. Their field names are the report's wire format.
+
+/// A file or object that could not be read completely, or was passed over.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct InputIssue {
+    /// The path or `s3://` URL.
+    pub source: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// A record that mentions a lineage key but could not be used.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct RecordIssue {
+    /// The path or `s3://` URL of its file.
+    pub source: String,
+    /// Its index in the file, from 0.
+    pub record: u64,
+    /// Why it could not be used.
+    pub reason: String,
+}
+
+/// What was read, and what could not be.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct InputStats {
+    /// Files and objects listed in the layout windows and outside the layout.
+    pub files_listed: u64,
+    /// Distinct files and objects read at least once.
+    pub files_read: u64,
+    /// Files listed but outside every key's window, so never read.
+    pub files_pruned: u64,
+    /// Re-reads of a file for keys discovered after it was first read.
+    pub rereads: u64,
+    /// Compressed bytes read, re-reads included.
+    pub bytes_read: u64,
+    /// Records seen in the files read.
+    pub records: u64,
+    /// Inputs that could not be read at all (failures).
+    pub skipped: Vec<InputIssue>,
+    /// Inputs read only up to some damage.
+    pub partial: Vec<InputIssue>,
+    /// Inputs left alone by design: digests, Insights, FIFOs, folder symlinks.
+    pub skipped_by_design: Vec<InputIssue>,
+    /// Records that mention a lineage key but could not be used.
+    pub bad_records: Vec<RecordIssue>,
+}
+
+impl InputStats {
+    /// Whether some evidence may be missing: the run's exit status is 3.
+    pub fn incomplete(&self) -> bool {
+        !self.skipped.is_empty() || !self.partial.is_empty() || !self.bad_records.is_empty()
+    }
+}

@@ -1,0 +1,147 @@
+//! Which key ids a read looks for, and which it has looked for.
+//!
+//! Every file keeps the set of keys it was searched for, so a key learned
+//! late re-reads only what was never searched for it. Keys therefore get a
+//! stable small id (their position in the [`Matcher`]), and a file's set is a
+//! bit set over those ids: a word for the usual case of under 64 keys.
+
+use std::collections::HashMap;
+
+use super::Watchlist;
+use super::filter::key_hash;
+use crate::model::AccessKeyId;
+use crate::time::Span;
+
+/// The key ids being looked for, with their windows.
+///
+/// Keys are only ever added, and each keeps its position: that position is
+/// its id in a [`KeySet`], so sets made against an older matcher stay valid.
+#[derive(Clone)]
+pub(super) struct Matcher {
+    pub(super) keys: Vec<(AccessKeyId, Span)>,
+    /// Ids by the [`key_hash`] of their key: the scan hashes every
+    /// `accessKeyId` value it meets for the file's filter anyway.
+    ids: HashMap<u64, Vec<usize>>,
+    seeds: KeySet,
+}
+
+impl Matcher {
+    pub(super) fn new(watch: &impl Watchlist) -> Matcher {
+        let empty = Matcher {
+            keys: Vec::new(),
+            ids: HashMap::new(),
+            seeds: KeySet::default(),
+        };
+        empty.grown(watch)
+    }
+
+    /// This matcher with the keys the watch list gained since it was made.
+    pub(super) fn grown(&self, watch: &impl Watchlist) -> Matcher {
+        let mut grown = self.clone();
+        for (k, w) in watch.windows() {
+            let hash = key_hash(k.as_str().as_bytes());
+            if grown.id(k.as_str().as_bytes(), hash).is_none() {
+                let id = grown.keys.len();
+                if watch.seeds().contains(k) {
+                    grown.seeds.insert(id);
+                }
+                grown.ids.entry(hash).or_default().push(id);
+                grown.keys.push((k.clone(), *w));
+            }
+        }
+        grown
+    }
+
+    /// The id of a key found in a record, with its [`key_hash`], if it is
+    /// watched.
+    pub(super) fn id(&self, key: &[u8], hash: u64) -> Option<usize> {
+        self.ids
+            .get(&hash)?
+            .iter()
+            .copied()
+            .find(|&id| self.keys[id].0.as_str().as_bytes() == key)
+    }
+
+    /// The keys a file with this span has to be searched for: those whose
+    /// window it overlaps, and the seeds, whose deactivation can come after
+    /// `--until` and decides what counts as after deactivation.
+    pub(super) fn relevant(&self, span: &Span) -> impl Iterator<Item = usize> {
+        self.keys
+            .iter()
+            .enumerate()
+            .filter(move |(id, (_, w))| w.overlaps(span) || self.seeds.contains(*id))
+            .map(|(id, _)| id)
+    }
+}
+
+/// A set of watched keys, by id: a word for the first 64, so the few bytes
+/// kept per file do not grow with the number of keys in the usual case.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(super) struct KeySet {
+    first: u64,
+    rest: Box<[u64]>,
+}
+
+impl KeySet {
+    fn word(&self, id: usize) -> u64 {
+        match id / 64 {
+            0 => self.first,
+            n => self.rest.get(n - 1).copied().unwrap_or(0),
+        }
+    }
+
+    pub(super) fn contains(&self, id: usize) -> bool {
+        self.word(id) & (1 << (id % 64)) != 0
+    }
+
+    pub(super) fn insert(&mut self, id: usize) {
+        let word = match id / 64 {
+            0 => &mut self.first,
+            n => {
+                self.grow(n);
+                &mut self.rest[n - 1]
+            }
+        };
+        *word |= 1 << (id % 64);
+    }
+
+    pub(super) fn extend(&mut self, other: &KeySet) {
+        self.first |= other.first;
+        self.grow(other.rest.len());
+        for (a, b) in self.rest.iter_mut().zip(&other.rest) {
+            *a |= b;
+        }
+    }
+
+    fn grow(&mut self, words: usize) {
+        if self.rest.len() < words {
+            let mut rest = std::mem::take(&mut self.rest).into_vec();
+            rest.resize(words, 0);
+            self.rest = rest.into_boxed_slice();
+        }
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.first == 0 && self.rest.iter().all(|w| *w == 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::KeySet;
+
+    #[test]
+    fn key_sets_past_one_word() {
+        let mut a = KeySet::default();
+        assert!(a.is_empty());
+        for id in [0, 63, 64, 200] {
+            a.insert(id);
+        }
+        assert!([0, 63, 64, 200].iter().all(|&id| a.contains(id)));
+        assert!(!a.contains(1) && !a.contains(65) && !a.contains(1000));
+        let mut b = KeySet::default();
+        b.insert(5);
+        b.extend(&a);
+        assert!(b.contains(5) && b.contains(200) && !b.is_empty());
+    }
+}

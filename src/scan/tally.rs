@@ -1,0 +1,139 @@
+//! What the reads add up to.
+//!
+//! Workers fold each file's result in as they finish, so nothing per file
+//! is held beyond what a later pass needs to decide on a re-read: the keys
+//! a file was searched for and its key filter. Every read reports its
+//! damage, re-reads included, and the lists are put in order only at the
+//! end, so the report does not depend on which worker finished first.
+
+use std::sync::Arc;
+
+use super::filter::{Filters, KeyFilter, Seen};
+use super::keys::KeySet;
+use crate::decode::Status;
+use crate::event::Event;
+use crate::inputs::{InputIssue, InputStats, RecordIssue};
+use crate::source::PassedOver;
+
+/// What the scan knows about one listed file beyond its listing.
+#[derive(Default)]
+pub(super) struct Scanned {
+    /// Keys it was searched for, over all reads.
+    pub(super) searched: KeySet,
+    pub(super) seen: Seen,
+}
+
+/// The result of one read of one file.
+pub(super) struct FileResult {
+    pub(super) index: usize,
+    pub(super) name: Arc<str>,
+    pub(super) searched: KeySet,
+    pub(super) bytes: u64,
+    pub(super) records: u64,
+    pub(super) events: Vec<Event>,
+    pub(super) bad: Vec<(u64, String)>,
+    pub(super) status: Status,
+    /// The key ids in the file's `accessKeyId` fields, when it was read whole.
+    pub(super) keys: Option<KeyFilter<Vec<u64>>>,
+}
+
+/// What the reads so far add up to; workers fold their results in as they
+/// finish, so nothing per file is held beyond [`Scanned`] and its filter.
+#[derive(Default)]
+pub(super) struct Tally {
+    pub(super) files: Vec<Scanned>,
+    pub(super) filters: Filters,
+    pub(super) stats: InputStats,
+    pub(super) events: Vec<Event>,
+}
+
+impl Tally {
+    pub(super) fn add(&mut self, r: FileResult) {
+        let file = &mut self.files[r.index];
+        let stats = &mut self.stats;
+        stats.bytes_read += r.bytes;
+        if let Seen::Unread = file.seen {
+            stats.files_read += 1;
+            stats.records += r.records;
+        } else {
+            stats.rereads += 1;
+        }
+        file.searched.extend(&r.searched);
+        // A re-read's filter is kept anew: the words of the first are left
+        // unused, at most 128 bytes for each of the few files re-read.
+        file.seen = match r.keys {
+            Some(f) => self.filters.add(&f.0),
+            None => Seen::Partly,
+        };
+        let source = &r.name;
+        stats
+            .bad_records
+            .extend(r.bad.into_iter().map(|(record, reason)| RecordIssue {
+                source: source.to_string(),
+                record,
+                reason,
+            }));
+        // Every read reports its damage: a re-read that fails (an expired
+        // token, an object gone) loses events as surely as a first read. The
+        // lists are deduplicated at the end.
+        let issue = |reason| InputIssue {
+            source: source.to_string(),
+            reason,
+        };
+        match r.status {
+            Status::Complete => {}
+            Status::Partial(reason) => stats.partial.push(issue(reason)),
+            Status::Failed(reason) => stats.skipped.push(issue(reason)),
+            Status::NotEvents(reason) => stats.skipped_by_design.push(issue(reason)),
+        }
+        self.events.extend(r.events);
+    }
+}
+
+impl Tally {
+    /// Takes in an entry the listing passed over: a failure to list or
+    /// open is a skipped input, a digest or FIFO one skipped by design.
+    pub(super) fn passed_over(&mut self, p: PassedOver) {
+        let issue = InputIssue {
+            source: p.name,
+            reason: p.reason,
+        };
+        if p.failure {
+            self.stats.skipped.push(issue);
+        } else {
+            self.stats.skipped_by_design.push(issue);
+        }
+    }
+
+    /// The events collected and the input report, in an order that does not
+    /// depend on which worker finished first.
+    pub(super) fn finish(self) -> (Vec<Event>, InputStats) {
+        let Tally {
+            files,
+            mut stats,
+            events,
+            filters,
+        } = self;
+        stats.files_listed = files.len() as u64;
+        stats.files_pruned = files
+            .iter()
+            .filter(|f| matches!(f.seen, Seen::Unread))
+            .count() as u64;
+        // What was kept per file is not needed past the counts: free it
+        // before the timeline is built, the run's other high point of memory.
+        drop((files, filters));
+        for list in [
+            &mut stats.skipped,
+            &mut stats.partial,
+            &mut stats.skipped_by_design,
+        ] {
+            list.sort_by(|a, b| (&a.source, &a.reason).cmp(&(&b.source, &b.reason)));
+            list.dedup();
+        }
+        stats
+            .bad_records
+            .sort_by(|a, b| (&a.source, a.record).cmp(&(&b.source, b.record)));
+        stats.bad_records.dedup();
+        (events, stats)
+    }
+}

@@ -1,0 +1,207 @@
+//! One read of one file, on a worker thread.
+//!
+//! The worker decides record by record whether to parse, from the
+//! `accessKeyId` fields alone, and learns new keys from minting events as
+//! they come, so a session minted early in a file is followed in the rest of
+//! it. Everything it finds goes back to the orchestrator as one
+//! [`FileResult`].
+
+use std::io::{self, Read};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use super::filter::{KeyFilter, key_hash};
+use super::keys::{KeySet, Matcher};
+use super::parallel::{lock, workers};
+use super::tally::{FileResult, Tally};
+use super::{Shared, Tick, Watchlist, read, write};
+use crate::decode::record::key_fields;
+use crate::decode::{self, Scratch, Status};
+use crate::event::Event;
+use crate::source::{Body, Input, OpenError, Store};
+use crate::time::Span;
+
+/// Reads the files `work` names, `threads` at a time, folding each result
+/// into `tally` as it comes.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn scan_pass<W: Watchlist>(
+    threads: usize,
+    stores: &[Box<dyn Store>],
+    inputs: &[Input],
+    work: &[usize],
+    shared: &RwLock<Shared<W>>,
+    tally: &Mutex<Tally>,
+    progress: &(dyn Fn(Tick) + Sync),
+    done: &AtomicU64,
+) {
+    // One ordered stream of bodies per store, drained by all workers.
+    let mut queues = Vec::new();
+    for (s, store) in stores.iter().enumerate() {
+        let mine: Vec<usize> = work
+            .iter()
+            .copied()
+            .filter(|&i| inputs[i].store() == s)
+            .collect();
+        if mine.is_empty() {
+            continue;
+        }
+        let rels = Box::new(mine.clone().into_iter().map(|i| inputs[i].rel()));
+        queues.push(mine.into_iter().zip(store.open_all(rels)));
+    }
+    let queue = Mutex::new(queues.into_iter().flatten());
+    workers(threads, || {
+        let mut scratch = Scratch::default();
+        loop {
+            let Some((index, body)) = lock(&queue).next() else {
+                break;
+            };
+            let input = &inputs[index];
+            let name = Arc::from(stores[input.store()].display(&input.rel()));
+            let before = lock(tally).files[index].searched.clone();
+            let r = scan_file(index, name, input.span, &before, body, shared, &mut scratch);
+            progress(Tick::Read {
+                done: done.fetch_add(1, Ordering::Relaxed) + 1,
+                bytes: r.bytes,
+            });
+            lock(tally).add(r);
+        }
+    });
+}
+
+fn scan_file<W: Watchlist>(
+    index: usize,
+    name: Arc<str>,
+    span: Span,
+    before: &KeySet,
+    body: Result<Body, OpenError>,
+    shared: &RwLock<Shared<W>>,
+    scratch: &mut Scratch,
+) -> FileResult {
+    let mut sink = FileSink {
+        shared,
+        matcher: Arc::clone(&read(shared).matcher),
+        span,
+        before,
+        live: KeySet::default(),
+        events: Vec::new(),
+        keys: Vec::new(),
+    };
+    sink.refresh();
+    let mut result = FileResult {
+        index,
+        name,
+        searched: sink.live.clone(),
+        bytes: 0,
+        records: 0,
+        events: Vec::new(),
+        bad: Vec::new(),
+        status: Status::Complete,
+        keys: None,
+    };
+    if result.searched.is_empty() {
+        return result;
+    }
+    let body = match body {
+        Ok(body) => body,
+        Err(e) => {
+            result.status = Status::Failed(e.0);
+            return result;
+        }
+    };
+    let counted = AtomicU64::new(0);
+    let reader = Counting {
+        inner: body,
+        count: &counted,
+    };
+    let decoded = decode::decode(reader, &result.name, &mut sink, scratch);
+    result.events = sink.events;
+    result.bytes = counted.load(Ordering::Relaxed);
+    result.records = decoded.records;
+    result.bad = decoded
+        .bad_records
+        .into_iter()
+        .map(|b| (b.index, b.reason))
+        .collect();
+    result.keys = match decoded.status {
+        Status::Complete => Some(KeyFilter::of(&mut sink.keys)),
+        // A digest holds no events, so no key can make it worth a re-read.
+        Status::NotEvents(_) => Some(KeyFilter(Vec::new())),
+        Status::Partial(_) | Status::Failed(_) => None,
+    };
+    result.status = decoded.status;
+    result
+}
+
+/// One read of one file: decides which records to parse, and learns new
+/// keys from the events as they come.
+struct FileSink<'a, W> {
+    shared: &'a RwLock<Shared<W>>,
+    matcher: Arc<Matcher>,
+    span: Span,
+    /// Keys earlier reads of this file were for: they collected those records.
+    before: &'a KeySet,
+    /// Keys looked for: those this read is for, plus keys learned mid-file.
+    /// The latter are not recorded as searched, as records before the point
+    /// they were learned were not checked for them; a later pass re-reads.
+    live: KeySet,
+    events: Vec<Event>,
+    /// The [`key_hash`] of every `accessKeyId` value seen.
+    keys: Vec<u64>,
+}
+
+impl<W> FileSink<'_, W> {
+    /// Takes in keys the watch list gained that can appear in this file.
+    fn refresh(&mut self) {
+        for id in self.matcher.relevant(&self.span) {
+            if !self.before.contains(id) {
+                self.live.insert(id);
+            }
+        }
+    }
+}
+
+impl<W: Watchlist> decode::Sink for FileSink<'_, W> {
+    // A record is parsed when it holds a key this read looks for, and no key
+    // an earlier read of this file was for (that read collected it).
+    fn wants(&mut self, record: &[u8]) -> bool {
+        let (mut hit, mut collected) = (false, false);
+        for key in key_fields(record) {
+            let hash = key_hash(key);
+            self.keys.push(hash);
+            if let Some(id) = self.matcher.id(key, hash) {
+                hit |= self.live.contains(id);
+                collected |= self.before.contains(id);
+            }
+        }
+        hit && !collected
+    }
+
+    fn event(&mut self, e: Event) {
+        if e.minted.is_some() {
+            let mut guard = write(self.shared);
+            if guard.watch.observe(&e) {
+                guard.matcher = Arc::new(guard.matcher.grown(&guard.watch));
+            }
+            if !Arc::ptr_eq(&guard.matcher, &self.matcher) {
+                self.matcher = Arc::clone(&guard.matcher);
+                drop(guard);
+                self.refresh();
+            }
+        }
+        self.events.push(e);
+    }
+}
+
+/// Counts the compressed bytes read from a body.
+struct Counting<'a, R> {
+    inner: R,
+    count: &'a AtomicU64,
+}
+
+impl<R: Read> Read for Counting<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
