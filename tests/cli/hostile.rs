@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -17,42 +17,13 @@ use keytrail::decode::{Scratch, Sink, Status, decode};
 use keytrail::event::Event;
 use serde_json::{Value, json};
 
-use crate::support::{TestEnv, code, credentials, gzip, json, read, root, show};
-
-const SEED: &str = "AKIAEXAMPLESEED00001";
+use crate::support::{
+    Running, SEED, TestEnv, code, credentials, gzip, json, read, root, run, show,
+};
 const SESSION: &str = "ASIAEXAMPLESESS00001";
 const ROLE: &str = "ASIAEXAMPLEROLE00001";
 /// A session token shaped like a real one (base64, hundreds of characters).
 const TOKEN: &str = "IQoJb3JpZ2luX2VjEXAMPLETOKENxQ2FBZ0VCYnN0cmluZ3Nlc3Npb250b2tlbmZvcnRlc3RzMTIzNDU2Nzg5MGFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo";
-
-/// Runs `cmd`, killing it and failing the test if it outlives `limit`.
-fn run_with_timeout(cmd: &mut Command, limit: Duration) -> Output {
-    let child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn keytrail");
-    let pid = child.id();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    match rx.recv_timeout(limit) {
-        Ok(out) => out.expect("wait for keytrail"),
-        Err(_) => {
-            let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
-            panic!("keytrail did not finish within {limit:?} (hang)");
-        }
-    }
-}
-
-/// `keytrail trace ARGS…` with a deadline.
-fn trace(env: &TestEnv, args: &[&str]) -> Output {
-    let mut cmd = env.keytrail();
-    cmd.arg("trace").args(args);
-    run_with_timeout(&mut cmd, Duration::from_secs(120))
-}
 
 /// A successful action of `key` (the seed unless patched), with the fields of
 /// a current (1.08) record. `patch` overrides fields; `"<absent>"` removes one.
@@ -135,7 +106,7 @@ fn trace_jsonl(
         "--force",
     ];
     args.extend_from_slice(extra);
-    let out = trace(env, &args);
+    let out = env.trace(&args);
     let rows = read(&jsonl)
         .lines()
         .map(|l| serde_json::from_str::<Value>(l).expect("JSONL row"))
@@ -402,16 +373,13 @@ fn verbatim_samples_never_crash_and_are_reported() {
         let env = TestEnv::new();
         let report = env.path("r.json");
         let path = root().join("fixtures/samples").join(file);
-        let out = trace(
-            &env,
-            &[
-                "--key",
-                key,
-                path.to_str().unwrap(),
-                "--report",
-                report.to_str().unwrap(),
-            ],
-        );
+        let out = env.trace(&[
+            "--key",
+            key,
+            path.to_str().unwrap(),
+            "--report",
+            report.to_str().unwrap(),
+        ]);
         assert_eq!(code(&out), exit, "{file}: {}", show(&out));
         assert_terminal_safe(file, &out.stdout);
         let report = json(&report);
@@ -550,29 +518,26 @@ fn a_gzip_that_inflates_past_a_gigabyte_is_streamed() {
 
     let jsonl = env.path("t.jsonl");
     let report = env.path("r.json");
-    let child = env
-        .keytrail()
-        .args([
-            "trace",
-            "--key",
-            SEED,
-            path.to_str().unwrap(),
-            "-o",
-            jsonl.to_str().unwrap(),
-        ])
-        .args(["--report", report.to_str().unwrap(), "-q"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
+    let child = Running::spawn(
+        env.keytrail()
+            .args([
+                "trace",
+                "--key",
+                SEED,
+                path.to_str().unwrap(),
+                "-o",
+                jsonl.to_str().unwrap(),
+            ])
+            .args(["--report", report.to_str().unwrap(), "-q"]),
+    );
+    let pid = child.pid();
     let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let watcher = {
         let done = Arc::clone(&done);
         std::thread::spawn(move || peak_rss_kib(pid, &done))
     };
     let started = Instant::now();
-    let out = child.wait_with_output().unwrap();
+    let out = child.wait();
     done.store(true, std::sync::atomic::Ordering::Relaxed);
     let peak = watcher.join().unwrap();
     assert_eq!(code(&out), 0, "{}", show(&out));
@@ -595,12 +560,8 @@ fn a_gzip_that_inflates_past_a_gigabyte_is_streamed() {
 
 #[cfg(unix)]
 fn mkfifo(path: &Path) {
-    let ok = Command::new("mkfifo")
-        .arg(path)
-        .status()
-        .expect("mkfifo")
-        .success();
-    assert!(ok, "mkfifo {}", path.display());
+    let out = run(Command::new("mkfifo").arg(path));
+    assert!(out.status.success(), "mkfifo: {}", show(&out));
 }
 
 #[cfg(unix)]
@@ -747,7 +708,7 @@ fn special_files_named_as_sources_fail_fast() {
     let fifo = env.path("pipe.json");
     mkfifo(&fifo);
     for source in [fifo.to_str().unwrap(), "/dev/null", "/dev/zero"] {
-        let out = trace(&env, &["--key", SEED, source]);
+        let out = env.trace(&["--key", SEED, source]);
         assert_eq!(code(&out), 1, "{source}: {}", show(&out));
         assert!(
             String::from_utf8_lossy(&out.stderr).contains(source),
@@ -811,22 +772,16 @@ fn csv_neutralises_formula_payloads_and_jsonl_keeps_them() {
     let env = TestEnv::new();
     let dir = hostile_incident(&env);
     let csv = env.path("t.csv");
-    let out = trace(
-        &env,
-        &[
-            "--key",
-            SEED,
-            dir.to_str().unwrap(),
-            "-o",
-            csv.to_str().unwrap(),
-            "-q",
-        ],
-    );
+    let out = env.trace(&[
+        "--key",
+        SEED,
+        dir.to_str().unwrap(),
+        "-o",
+        csv.to_str().unwrap(),
+        "-q",
+    ]);
     assert_eq!(code(&out), 0, "{}", show(&out));
-    let stdout_csv = trace(
-        &env,
-        &["--key", SEED, dir.to_str().unwrap(), "-o", "-", "-q"],
-    );
+    let stdout_csv = env.trace(&["--key", SEED, dir.to_str().unwrap(), "-o", "-", "-q"]);
     assert_eq!(code(&stdout_csv), 0, "{}", show(&stdout_csv));
     assert_eq!(
         stdout_csv.stdout,
@@ -900,7 +855,7 @@ fn escape_sequences_never_reach_a_terminal_raw() {
             "--force",
         ];
         all.extend(args.iter().copied());
-        let out = trace(&env, &all);
+        let out = env.trace(&all);
         assert_eq!(code(&out), 3, "{args:?}: {}", show(&out));
         if !args.contains(&"-o") {
             assert_terminal_safe("stdout (summary)", &out.stdout);
@@ -954,18 +909,15 @@ fn session_tokens_never_leave_in_any_output_or_message() {
     for ext in ["csv", "jsonl", "parquet"] {
         let path = env.path(&format!("t.{ext}"));
         let report = env.path(&format!("r-{ext}.json"));
-        let out = trace(
-            &env,
-            &[
-                "--key",
-                SEED,
-                dir.to_str().unwrap(),
-                "-o",
-                path.to_str().unwrap(),
-                "--report",
-                report.to_str().unwrap(),
-            ],
-        );
+        let out = env.trace(&[
+            "--key",
+            SEED,
+            dir.to_str().unwrap(),
+            "-o",
+            path.to_str().unwrap(),
+            "--report",
+            report.to_str().unwrap(),
+        ]);
         assert_eq!(code(&out), 3, "{ext}: {}", show(&out));
         if ext == "parquet" {
             seen.push_str(&parquet_text(&path));
@@ -980,7 +932,7 @@ fn session_tokens_never_leave_in_any_output_or_message() {
             "{ext}"
         );
     }
-    let out = trace(&env, &["--key", SEED, dir.to_str().unwrap(), "-o", "-"]);
+    let out = env.trace(&["--key", SEED, dir.to_str().unwrap(), "-o", "-"]);
     seen.push_str(&String::from_utf8_lossy(&out.stdout));
     seen.push_str(&String::from_utf8_lossy(&out.stderr));
     assert!(seen.contains("t-nested") && seen.contains("t-lookup"));
@@ -1010,16 +962,13 @@ fn damage_messages_do_not_quote_secrets() {
     // A stray `export AWS_SESSION_TOKEN` file, token first.
     std::fs::write(dir.join("token-dump.json"), format!("{}\n", &TOKEN[20..])).unwrap();
     let report = env.path("r.json");
-    let out = trace(
-        &env,
-        &[
-            "--key",
-            SEED,
-            dir.to_str().unwrap(),
-            "--report",
-            report.to_str().unwrap(),
-        ],
-    );
+    let out = env.trace(&[
+        "--key",
+        SEED,
+        dir.to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+    ]);
     assert_eq!(code(&out), 3, "{}", show(&out));
     let report = read(&report);
     assert!(

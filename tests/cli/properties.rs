@@ -14,9 +14,7 @@ use keytrail::timeline::{Timeline, dedupe};
 use keytrail::trace::{Lineage, TraceParams, trace};
 use proptest::prelude::*;
 
-use crate::support::{TestEnv, code, credentials, gzip, json, root, show};
-
-const SEED: &str = "AKIAEXAMPLESEED00001";
+use crate::support::{SEED, TestEnv, code, credentials, gzip, json, root, show};
 
 /// Keeps every record.
 #[derive(Default)]

@@ -7,9 +7,8 @@ use std::process::{Command, Output};
 
 use serde_json::{Value, json};
 
-use crate::support::{TestEnv, code, golden, json as read_json, read, show};
+use crate::support::{SEED, TestEnv, code, golden, json as read_json, read, run, show};
 
-const SEED: &str = "AKIAEXAMPLESEED00001";
 /// Between the expiry of the deploy-role session (15:07:02) and the issue of
 /// the ReadOnlyAuditor session (15:15:00), before any deactivation.
 const CUTOFF: &str = "2025-12-08T15:10:00Z";
@@ -163,11 +162,7 @@ fn deny_policy_for_the_incident_principals() {
 }
 
 fn assert_sh_syntax(path: &Path) {
-    let out = Command::new("sh")
-        .arg("-n")
-        .arg(path)
-        .output()
-        .expect("run sh -n");
+    let out = run(Command::new("sh").arg("-n").arg(path));
     assert!(
         out.status.success(),
         "{}",

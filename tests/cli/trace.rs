@@ -4,9 +4,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::support::{TestEnv, code, golden, json, read, root, show};
-
-const SEED: &str = "AKIAEXAMPLESEED00001";
+use crate::support::{SEED, TestEnv, code, golden, json, read, root, show};
 
 fn expected() -> Value {
     json(&root().join("fixtures/incident.expected.json"))
