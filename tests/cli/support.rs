@@ -226,7 +226,9 @@ pub fn credentials(report: &Value) -> BTreeMap<String, Value> {
 /// `KEYTRAIL_BLESS=1`, rewrites it instead.
 pub fn golden(name: &str, actual: &str) {
     let path = root().join("tests/golden").join(name);
-    if std::env::var_os("KEYTRAIL_BLESS").is_some() {
+    if blessing() {
+        std::fs::create_dir_all(path.parent().expect("inside tests/golden"))
+            .expect("golden folder");
         std::fs::write(&path, actual).expect("write golden");
         return;
     }
@@ -236,4 +238,44 @@ pub fn golden(name: &str, actual: &str) {
         "{} differs from the output; rerun with KEYTRAIL_BLESS=1 if the change is intended",
         path.display()
     );
+}
+
+/// Compares the folder `dir` with the golden folder `tests/golden/NAME/`:
+/// the same file names, each with the same bytes. With `KEYTRAIL_BLESS=1`,
+/// replaces the golden folder instead.
+pub fn golden_dir(name: &str, dir: &Path) {
+    let golden_path = root().join("tests/golden").join(name);
+    let names = |dir: &Path| -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|e| {
+                e.expect("entry")
+                    .file_name()
+                    .into_string()
+                    .expect("utf-8 name")
+            })
+            .collect();
+        names.sort();
+        names
+    };
+    let actual = names(dir);
+    if blessing() {
+        if golden_path.exists() {
+            std::fs::remove_dir_all(&golden_path).expect("remove old golden folder");
+        }
+    } else {
+        assert_eq!(
+            actual,
+            names(&golden_path),
+            "{} holds other files than the output; rerun with KEYTRAIL_BLESS=1 if the change is intended",
+            golden_path.display()
+        );
+    }
+    for file in actual {
+        golden(&format!("{name}/{file}"), &read(&dir.join(&file)));
+    }
+}
+
+fn blessing() -> bool {
+    std::env::var_os("KEYTRAIL_BLESS").is_some()
 }
