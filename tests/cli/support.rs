@@ -83,6 +83,20 @@ impl Running {
         Running::start(cmd)
     }
 
+    /// Starts `cmd` with stdout connected to a pipe whose read end is
+    /// already closed, so that its first write to stdout fails with EPIPE
+    /// (`| head -c0`, but without a race); stderr is captured.
+    pub fn spawn_with_stdout_closed(cmd: &mut Command) -> Running {
+        let (reader, writer) = std::io::pipe().expect("pipe");
+        drop(reader);
+        cmd.stdout(writer);
+        let running = Running::start(cmd);
+        // The parent's copy of the write end was moved into `cmd`; drop it
+        // there too so that nothing but the child holds the pipe.
+        cmd.stdout(Stdio::null());
+        running
+    }
+
     fn start(cmd: &mut Command) -> Running {
         let command = format!("{cmd:?}");
         let mut child = cmd
