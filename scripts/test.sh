@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
 # Runs the whole test suite, installing what it needs on a fresh machine.
 # The S3 tests start moto_server on 127.0.0.1 themselves and stop it after.
+# The DOT test runs Graphviz's `dot`, and fails without it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if ! command -v dot >/dev/null; then
+    # Debian's package lists may be missing (a fresh image) or stale.
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y --no-install-recommends graphviz ||
+        { apt-get update && apt-get install -y --no-install-recommends graphviz; }
+fi
 if ! python3 -c 'import moto.server, boto3, flask' 2>/dev/null; then
     python3 -m pip install --quiet 'moto[server]' boto3
 fi

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -17,42 +17,13 @@ use keytrail::decode::{Scratch, Sink, Status, decode};
 use keytrail::event::Event;
 use serde_json::{Value, json};
 
-use crate::support::{TestEnv, code, credentials, gzip, json, read, root, show};
-
-const SEED: &str = "AKIAEXAMPLESEED00001";
+use crate::support::{
+    Running, SEED, TestEnv, code, credentials, gzip, json, read, root, run, show,
+};
 const SESSION: &str = "ASIAEXAMPLESESS00001";
 const ROLE: &str = "ASIAEXAMPLEROLE00001";
 /// A session token shaped like a real one (base64, hundreds of characters).
 const TOKEN: &str = "IQoJb3JpZ2luX2VjEXAMPLETOKENxQ2FBZ0VCYnN0cmluZ3Nlc3Npb250b2tlbmZvcnRlc3RzMTIzNDU2Nzg5MGFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo";
-
-/// Runs `cmd`, killing it and failing the test if it outlives `limit`.
-fn run_with_timeout(cmd: &mut Command, limit: Duration) -> Output {
-    let child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn keytrail");
-    let pid = child.id();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    match rx.recv_timeout(limit) {
-        Ok(out) => out.expect("wait for keytrail"),
-        Err(_) => {
-            let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
-            panic!("keytrail did not finish within {limit:?} (hang)");
-        }
-    }
-}
-
-/// `keytrail trace ARGS…` with a deadline.
-fn trace(env: &TestEnv, args: &[&str]) -> Output {
-    let mut cmd = env.keytrail();
-    cmd.arg("trace").args(args);
-    run_with_timeout(&mut cmd, Duration::from_secs(120))
-}
 
 /// A successful action of `key` (the seed unless patched), with the fields of
 /// a current (1.08) record. `patch` overrides fields; `"<absent>"` removes one.
@@ -135,7 +106,7 @@ fn trace_jsonl(
         "--force",
     ];
     args.extend_from_slice(extra);
-    let out = trace(env, &args);
+    let out = env.trace(&args);
     let rows = read(&jsonl)
         .lines()
         .map(|l| serde_json::from_str::<Value>(l).expect("JSONL row"))
@@ -402,16 +373,13 @@ fn verbatim_samples_never_crash_and_are_reported() {
         let env = TestEnv::new();
         let report = env.path("r.json");
         let path = root().join("fixtures/samples").join(file);
-        let out = trace(
-            &env,
-            &[
-                "--key",
-                key,
-                path.to_str().unwrap(),
-                "--report",
-                report.to_str().unwrap(),
-            ],
-        );
+        let out = env.trace(&[
+            "--key",
+            key,
+            path.to_str().unwrap(),
+            "--report",
+            report.to_str().unwrap(),
+        ]);
         assert_eq!(code(&out), exit, "{file}: {}", show(&out));
         assert_terminal_safe(file, &out.stdout);
         let report = json(&report);
@@ -476,10 +444,41 @@ fn deep_nesting_outside_records_does_not_exhaust_the_stack() {
     std::fs::write(dir.join("deep-object.json"), objects).unwrap();
     std::fs::write(dir.join("ok.json"), document(&[record("ok", json!({}))])).unwrap();
     let (out, rows, report) = trace_jsonl(&env, &dir, &["-q"]);
-    assert!(matches!(code(&out), 0 | 3), "{}", show(&out));
-    assert!(rows.contains_key("ok"));
-    // Whatever the files are judged to be, each is accounted for somewhere.
-    let _ = report;
+    // None of the three is a log: each is named as skipped, evidence may be
+    // missing, and the one real record is still traced.
+    assert_eq!(code(&out), 3, "{}", show(&out));
+    assert_eq!(rows.keys().collect::<Vec<_>>(), ["ok"]);
+    let source = |name: &str| dir.join(name).to_str().expect("utf-8 path").to_owned();
+    assert_eq!(
+        issues(&report, "skipped"),
+        [
+            format!(
+                "{}: invalid JSON at byte 1 of the stream, in record 0 (after 0 complete record(s)): unexpected '[' (0x5b)",
+                source("deep-array.json")
+            ),
+            format!(
+                "{}: invalid JSON at byte 1 of the decompressed stream, in record 0 (after 0 complete record(s)): unexpected '[' (0x5b)",
+                source("deep-array.json.gz")
+            ),
+            format!(
+                "{}: valid JSON, but not a CloudTrail log (no event records)",
+                source("deep-object.json")
+            ),
+        ]
+    );
+    for list in ["partial", "skipped_by_design", "bad_records"] {
+        assert_eq!(report["inputs"][list], json!([]), "{list}");
+    }
+    assert_eq!(report["inputs"]["files_read"], 4);
+    assert_eq!(report["inputs"]["records"], 1);
+    assert_eq!(report["complete"], false);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for name in ["deep-array.json", "deep-array.json.gz", "deep-object.json"] {
+        assert!(
+            stderr.contains(&source(name)),
+            "{name} not on stderr: {stderr}"
+        );
+    }
 }
 
 /// How much memory a process holds at most while it runs (Linux), by
@@ -550,29 +549,26 @@ fn a_gzip_that_inflates_past_a_gigabyte_is_streamed() {
 
     let jsonl = env.path("t.jsonl");
     let report = env.path("r.json");
-    let child = env
-        .keytrail()
-        .args([
-            "trace",
-            "--key",
-            SEED,
-            path.to_str().unwrap(),
-            "-o",
-            jsonl.to_str().unwrap(),
-        ])
-        .args(["--report", report.to_str().unwrap(), "-q"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
+    let child = Running::spawn(
+        env.keytrail()
+            .args([
+                "trace",
+                "--key",
+                SEED,
+                path.to_str().unwrap(),
+                "-o",
+                jsonl.to_str().unwrap(),
+            ])
+            .args(["--report", report.to_str().unwrap(), "-q"]),
+    );
+    let pid = child.pid();
     let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let watcher = {
         let done = Arc::clone(&done);
         std::thread::spawn(move || peak_rss_kib(pid, &done))
     };
     let started = Instant::now();
-    let out = child.wait_with_output().unwrap();
+    let out = child.wait();
     done.store(true, std::sync::atomic::Ordering::Relaxed);
     let peak = watcher.join().unwrap();
     assert_eq!(code(&out), 0, "{}", show(&out));
@@ -595,12 +591,8 @@ fn a_gzip_that_inflates_past_a_gigabyte_is_streamed() {
 
 #[cfg(unix)]
 fn mkfifo(path: &Path) {
-    let ok = Command::new("mkfifo")
-        .arg(path)
-        .status()
-        .expect("mkfifo")
-        .success();
-    assert!(ok, "mkfifo {}", path.display());
+    let out = run(Command::new("mkfifo").arg(path));
+    assert!(out.status.success(), "mkfifo: {}", show(&out));
 }
 
 #[cfg(unix)]
@@ -747,7 +739,7 @@ fn special_files_named_as_sources_fail_fast() {
     let fifo = env.path("pipe.json");
     mkfifo(&fifo);
     for source in [fifo.to_str().unwrap(), "/dev/null", "/dev/zero"] {
-        let out = trace(&env, &["--key", SEED, source]);
+        let out = env.trace(&["--key", SEED, source]);
         assert_eq!(code(&out), 1, "{source}: {}", show(&out));
         assert!(
             String::from_utf8_lossy(&out.stderr).contains(source),
@@ -811,22 +803,16 @@ fn csv_neutralises_formula_payloads_and_jsonl_keeps_them() {
     let env = TestEnv::new();
     let dir = hostile_incident(&env);
     let csv = env.path("t.csv");
-    let out = trace(
-        &env,
-        &[
-            "--key",
-            SEED,
-            dir.to_str().unwrap(),
-            "-o",
-            csv.to_str().unwrap(),
-            "-q",
-        ],
-    );
+    let out = env.trace(&[
+        "--key",
+        SEED,
+        dir.to_str().unwrap(),
+        "-o",
+        csv.to_str().unwrap(),
+        "-q",
+    ]);
     assert_eq!(code(&out), 0, "{}", show(&out));
-    let stdout_csv = trace(
-        &env,
-        &["--key", SEED, dir.to_str().unwrap(), "-o", "-", "-q"],
-    );
+    let stdout_csv = env.trace(&["--key", SEED, dir.to_str().unwrap(), "-o", "-", "-q"]);
     assert_eq!(code(&stdout_csv), 0, "{}", show(&stdout_csv));
     assert_eq!(
         stdout_csv.stdout,
@@ -900,7 +886,7 @@ fn escape_sequences_never_reach_a_terminal_raw() {
             "--force",
         ];
         all.extend(args.iter().copied());
-        let out = trace(&env, &all);
+        let out = env.trace(&all);
         assert_eq!(code(&out), 3, "{args:?}: {}", show(&out));
         if !args.contains(&"-o") {
             assert_terminal_safe("stdout (summary)", &out.stdout);
@@ -954,18 +940,15 @@ fn session_tokens_never_leave_in_any_output_or_message() {
     for ext in ["csv", "jsonl", "parquet"] {
         let path = env.path(&format!("t.{ext}"));
         let report = env.path(&format!("r-{ext}.json"));
-        let out = trace(
-            &env,
-            &[
-                "--key",
-                SEED,
-                dir.to_str().unwrap(),
-                "-o",
-                path.to_str().unwrap(),
-                "--report",
-                report.to_str().unwrap(),
-            ],
-        );
+        let out = env.trace(&[
+            "--key",
+            SEED,
+            dir.to_str().unwrap(),
+            "-o",
+            path.to_str().unwrap(),
+            "--report",
+            report.to_str().unwrap(),
+        ]);
         assert_eq!(code(&out), 3, "{ext}: {}", show(&out));
         if ext == "parquet" {
             seen.push_str(&parquet_text(&path));
@@ -980,7 +963,7 @@ fn session_tokens_never_leave_in_any_output_or_message() {
             "{ext}"
         );
     }
-    let out = trace(&env, &["--key", SEED, dir.to_str().unwrap(), "-o", "-"]);
+    let out = env.trace(&["--key", SEED, dir.to_str().unwrap(), "-o", "-"]);
     seen.push_str(&String::from_utf8_lossy(&out.stdout));
     seen.push_str(&String::from_utf8_lossy(&out.stderr));
     assert!(seen.contains("t-nested") && seen.contains("t-lookup"));
@@ -1010,16 +993,13 @@ fn damage_messages_do_not_quote_secrets() {
     // A stray `export AWS_SESSION_TOKEN` file, token first.
     std::fs::write(dir.join("token-dump.json"), format!("{}\n", &TOKEN[20..])).unwrap();
     let report = env.path("r.json");
-    let out = trace(
-        &env,
-        &[
-            "--key",
-            SEED,
-            dir.to_str().unwrap(),
-            "--report",
-            report.to_str().unwrap(),
-        ],
-    );
+    let out = env.trace(&[
+        "--key",
+        SEED,
+        dir.to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+    ]);
     assert_eq!(code(&out), 3, "{}", show(&out));
     let report = read(&report);
     assert!(
@@ -1101,30 +1081,150 @@ fn files_without_any_log_content_are_not_complete() {
 // ---------------------------------------------------------------------------
 // Inputs found by fuzzing (tests/fuzz-regressions/<target>/)
 
+/// The fuzz targets (`fuzz/fuzz_targets/`), by folder name.
+const FUZZ_TARGETS: [&str; 2] = ["decode_file", "decode_record"];
+
+/// `decode_file`'s check, made exact: with a sink that wants every record,
+/// each record counted is either an event or a bad record.
+fn check_decode_file(what: &str, bytes: &[u8]) {
+    #[derive(Default)]
+    struct Count(u64);
+    impl Sink for Count {
+        fn wants(&mut self, _: &[u8]) -> bool {
+            true
+        }
+        fn event(&mut self, _: Event) {
+            self.0 += 1;
+        }
+    }
+    let mut sink = Count::default();
+    let d = decode(bytes, &Arc::from("t"), &mut sink, &mut Scratch::default());
+    assert_eq!(
+        sink.0 + d.bad_records.len() as u64,
+        d.records,
+        "{what}: a record is neither an event nor a bad record"
+    );
+}
+
+/// `decode_record`'s check: a record that parses keeps no `sessionToken`, at
+/// any depth, other than `"<redacted>"`. Returns how many it redacted.
+fn check_decode_record(what: &str, bytes: &[u8]) -> usize {
+    let Ok(event) = keytrail::decode::record::parse_record(bytes, &Arc::from("t")) else {
+        return 0;
+    };
+    let mut redacted = 0;
+    let mut stack: Vec<&Value> = [
+        &event.request_parameters,
+        &event.response_elements,
+        &event.additional_event_data,
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::Object(map) => {
+                for (k, child) in map {
+                    if k.eq_ignore_ascii_case("sessionToken") {
+                        assert_eq!(child, "<redacted>", "{what}: {k} kept");
+                        redacted += 1;
+                    } else {
+                        stack.push(child);
+                    }
+                }
+            }
+            Value::Array(items) => stack.extend(items),
+            _ => {}
+        }
+    }
+    redacted
+}
+
+/// The records of a file as the decoder splits them, which is what
+/// `fuzz/seed_corpus.sh` feeds `decode_record`.
+fn records_of(bytes: &[u8]) -> Vec<Vec<u8>> {
+    #[derive(Default)]
+    struct Records(Vec<Vec<u8>>);
+    impl Sink for Records {
+        fn wants(&mut self, record: &[u8]) -> bool {
+            self.0.push(record.to_vec());
+            false
+        }
+        fn event(&mut self, _: Event) {}
+    }
+    let mut sink = Records::default();
+    decode(bytes, &Arc::from("t"), &mut sink, &mut Scratch::default());
+    sink.0
+}
+
+/// Every file under `dir`, sorted.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// Replays, through the fuzz targets' own checks, every input committed
+/// under `tests/fuzz-regressions/<target>/` (see its README), and the part
+/// of the fuzzers' seed corpus that lives in this repository: the files of
+/// `fixtures/` for `decode_file` and their records for `decode_record`.
+/// The fuzzers have found nothing yet, so the regression folder holds no
+/// input; the seed inputs keep the replay itself from checking nothing.
+/// A file in the regression folder that no target would replay fails.
 #[test]
 fn fuzz_regressions_decode_without_panicking() {
     let base = root().join("tests/fuzz-regressions");
-    let mut n = 0;
-    for target in ["decode_file", "decode_record"] {
-        let Ok(entries) = std::fs::read_dir(base.join(target)) else {
+    let mut regressions = 0;
+    for path in files_under(&base) {
+        let rel = path.strip_prefix(&base).expect("inside").to_owned();
+        if rel == Path::new("README.md") {
             continue;
-        };
-        for entry in entries {
-            let path = entry.unwrap().path();
-            if path.extension().is_some_and(|e| e == "md") {
-                continue;
-            }
-            let bytes = std::fs::read(&path).unwrap();
-            match target {
-                "decode_file" => {
-                    let _ = status_of(&bytes);
-                }
-                _ => {
-                    let _ = keytrail::decode::record::parse_record(&bytes, &Arc::from("t"));
-                }
-            }
-            n += 1;
+        }
+        let target = rel.parent().and_then(|p| p.to_str()).unwrap_or("");
+        assert!(
+            FUZZ_TARGETS.contains(&target),
+            "tests/fuzz-regressions/{}: not under a target's folder {FUZZ_TARGETS:?}, so never replayed",
+            rel.display()
+        );
+        let what = format!("tests/fuzz-regressions/{}", rel.display());
+        let bytes = std::fs::read(&path).expect("regression input");
+        if target == "decode_file" {
+            check_decode_file(&what, &bytes);
+        } else {
+            check_decode_record(&what, &bytes);
+        }
+        regressions += 1;
+    }
+
+    let (mut files, mut records, mut redacted) = (0, 0, 0);
+    for path in files_under(&root().join("fixtures")) {
+        let name = path.to_string_lossy();
+        if ![".json", ".gz", ".jsonl"].iter().any(|e| name.ends_with(e)) {
+            continue;
+        }
+        let bytes = std::fs::read(&path).expect("fixture");
+        check_decode_file(&name, &bytes);
+        files += 1;
+        for record in records_of(&bytes) {
+            redacted += check_decode_record(&name, &record);
+            records += 1;
         }
     }
-    eprintln!("{n} fuzz regression input(s) replayed");
+    eprintln!(
+        "replayed {regressions} fuzz regression(s), {files} seed file(s), {records} seed record(s) ({redacted} token(s) redacted)"
+    );
+    // The seed inputs were found, and hold records and tokens to check.
+    assert!(files > 0 && records > 0, "no seed inputs in fixtures/");
+    assert!(redacted > 0, "no sessionToken among the seed records");
 }

@@ -22,12 +22,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 
-use crate::support::{TestEnv, code, json, read, root, show};
-
-const SEED: &str = "AKIAEXAMPLESEED00001";
-
-/// How long one `keytrail` run may take before it counts as a hang.
-const RUN_LIMIT: Duration = Duration::from_secs(90);
+use crate::support::{SEED, TestEnv, code, json, read, root, run, show};
 
 /// The Python that has moto and boto3.
 fn python() -> String {
@@ -93,7 +88,7 @@ impl Moto {
         for (k, v) in aws_env() {
             cmd.env(k, v);
         }
-        let out = cmd.stdin(Stdio::null()).output().unwrap();
+        let out = run(&mut cmd);
         assert!(
             out.status.success(),
             "s3_seed.py {args:?} failed:\n{}",
@@ -134,43 +129,17 @@ fn aws_env() -> Vec<(&'static str, String)> {
 }
 
 /// Runs `keytrail trace ARGS…` with only `vars` in its environment (plus a
-/// scratch `HOME`, so the machine's `~/.aws` plays no part), killing it after
-/// [`RUN_LIMIT`].
+/// scratch `HOME`, so the machine's `~/.aws` plays no part), with a deadline.
 fn trace(env: &TestEnv, args: &[&str], vars: &[(&str, String)]) -> Output {
-    let stdout = env.path("stdout");
-    let stderr = env.path("stderr");
     let mut cmd = env.keytrail();
     cmd.arg("trace")
         .args(args)
         .env_clear()
-        .env("HOME", env.path("home"))
-        .stdin(Stdio::null())
-        .stdout(File::create(&stdout).unwrap())
-        .stderr(File::create(&stderr).unwrap());
+        .env("HOME", env.path("home"));
     for (k, v) in vars {
         cmd.env(k, v);
     }
-    let mut child = cmd.spawn().unwrap();
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > RUN_LIMIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "keytrail {args:?} hung for {RUN_LIMIT:?}:\n{}",
-                read(&stderr)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Output {
-        status,
-        stdout: std::fs::read(&stdout).unwrap(),
-        stderr: std::fs::read(&stderr).unwrap(),
-    }
+    run(&mut cmd)
 }
 
 /// `keytrail trace --key SEED [EXTRA…] SOURCES… -o CSV --report JSON -q`,

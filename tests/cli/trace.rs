@@ -4,9 +4,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::support::{TestEnv, code, golden, json, read, root, show};
-
-const SEED: &str = "AKIAEXAMPLESEED00001";
+use crate::support::{Running, SEED, TestEnv, code, golden, json, read, root, show};
 
 fn expected() -> Value {
     json(&root().join("fixtures/incident.expected.json"))
@@ -497,6 +495,36 @@ fn stdout_timeline_moves_the_summary_to_stderr() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.starts_with("event_time,event_id,relation,"));
     assert!(String::from_utf8_lossy(&out.stderr).contains("Lineage"));
+}
+
+#[test]
+fn a_reader_that_goes_away_is_not_an_error() {
+    // `keytrail trace … -o - | head -c0`: when whatever reads the timeline
+    // stops, keytrail stops too, quietly and successfully, as ripgrep does.
+    let env = TestEnv::new();
+    let mut wrong = Vec::new();
+    for format in ["csv", "jsonl", "parquet"] {
+        let out = Running::spawn_with_stdout_closed(env.keytrail().arg("trace").args([
+            "--key",
+            SEED,
+            "fixtures/incident",
+            "-o",
+            "-",
+            "--format",
+            format,
+        ]))
+        .wait();
+        // The summary still goes to stderr, and has an "Errors:" section
+        // (the calls that failed); a message would say "keytrail: error:".
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let complaint = ["error:", "Broken pipe", "os error", "panicked"]
+            .iter()
+            .any(|word| stderr.contains(word));
+        if code(&out) != 0 || complaint {
+            wrong.push(format!("--format {format}: {}", show(&out)));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n\n"));
 }
 
 /// The seed window of the window tests: the day of the leak, up to 14:30.
