@@ -5,10 +5,13 @@
 #   benches/compare.sh                           # 1.5 M events in bench-corpus/, reused when present
 #   CORPUS=/work/bench-corpus RUNS=5 benches/compare.sh
 #   TOOLS="keytrail-j1 keytrail-j2 gzip" benches/compare.sh
+#   BASELINE=/tmp/keytrail-old TOOLS="baseline-j2 keytrail-j2 gzip" benches/compare.sh
 #
 # Environment: CORPUS (bench-corpus), EVENTS (1500000), SEED (1),
 # GEN_ARGS (--org; extra gen_corpus options), RUNS (3), TOOLS (all below),
-# CARGO_TARGET_DIR (target).
+# CARGO_TARGET_DIR (target), BASELINE (another keytrail binary, measured as
+# the tools baseline-j1 and baseline-j2, to compare a change before and after
+# in one interleaved run).
 #
 # Each tool runs RUNS times, interleaved round by round so that background
 # load spreads over all of them. The table gives the median wall time, the
@@ -68,11 +71,14 @@ FILES=$tmp/files
 find "$CORPUS/AWSLogs" -path '*/CloudTrail/*' -name '*.json.gz' -print0 | sort -z >"$FILES"
 nfiles=$(tr -cd '\0' <"$FILES" | wc -c)
 gz_mb=$(du -cb --files0-from="$FILES" | tail -1 | awk '{printf "%.0f", $1 / 1e6}')
-export BIN KEY CORPUS FILES tmp
+BASELINE=${BASELINE:-}
+export BIN KEY CORPUS FILES tmp BASELINE
 
 # One function per tool; each writes what it found to $tmp/out.TOOL.
 tool_keytrail_j1() { "$BIN" trace --key "$KEY" -j1 "$CORPUS/AWSLogs" -o "$tmp/out.keytrail-j1" --format csv -q --force; }
 tool_keytrail_j2() { "$BIN" trace --key "$KEY" -j2 "$CORPUS/AWSLogs" -o "$tmp/out.keytrail-j2" --format csv -q --force; }
+tool_baseline_j1() { "$BASELINE" trace --key "$KEY" -j1 "$CORPUS/AWSLogs" -o "$tmp/out.baseline-j1" --format csv -q --force; }
+tool_baseline_j2() { "$BASELINE" trace --key "$KEY" -j2 "$CORPUS/AWSLogs" -o "$tmp/out.baseline-j2" --format csv -q --force; }
 tool_gzip() { xargs -0 gzip -dc <"$FILES" >/dev/null; }
 tool_pigz() { xargs -0 pigz -dc <"$FILES" >/dev/null; }
 tool_jq() {
@@ -94,12 +100,14 @@ with open(out, "w") as f:
 EOF
 }
 tool_python() { python3 benches/naive_scan.py "$KEY" <"$FILES" >"$tmp/out.python" 2>/dev/null; }
-export -f tool_keytrail_j1 tool_keytrail_j2 tool_gzip tool_pigz tool_jq tool_duckdb tool_python
+export -f tool_keytrail_j1 tool_keytrail_j2 tool_baseline_j1 tool_baseline_j2 tool_gzip tool_pigz tool_jq tool_duckdb tool_python
 
 describe() {
     case $1 in
     keytrail-j1) echo 'keytrail `-j1` (lineage)' ;;
     keytrail-j2) echo 'keytrail `-j2` (lineage)' ;;
+    baseline-j1) echo 'baseline keytrail `-j1` (lineage)' ;;
+    baseline-j2) echo 'baseline keytrail `-j2` (lineage)' ;;
     gzip) echo '`gzip -dc` (floor, 1 core)' ;;
     pigz) echo '`pigz -dc`' ;;
     jq) echo '`gzip -dc` piped to `jq`, seed key only' ;;
@@ -113,7 +121,7 @@ rows() {
     local out=$tmp/out.$1
     [[ -f $out ]] || { echo "–"; return; }
     case $1 in
-    keytrail-*) python3 -c 'import csv,sys; print(sum(1 for _ in csv.reader(open(sys.argv[1], newline=""))) - 1)' "$out" ;;
+    keytrail-* | baseline-*) python3 -c 'import csv,sys; print(sum(1 for _ in csv.reader(open(sys.argv[1], newline=""))) - 1)' "$out" ;;
     *) wc -l <"$out" | tr -d ' ' ;;
     esac
 }
@@ -130,7 +138,9 @@ for round in $(seq 1 "$RUNS"); do
         /usr/bin/time -f '%e %M' -o "$tmp/time" bash -c "tool_${t//-/_}" 2>"$tmp/err.$t" || code=$?
         read -r secs kb < <(tail -1 "$tmp/time")
         # keytrail exits 3 when an input was incomplete: the run still counts.
-        if [[ $code != 0 && ! ($t == keytrail-* && $code == 3) ]]; then
+        partial_ok=0
+        [[ $t == keytrail-* || $t == baseline-* ]] && [[ $code == 3 ]] && partial_ok=1
+        if [[ $code != 0 && $partial_ok == 0 ]]; then
             status[$t]="exit $code"
             sed 's/^/    /' "$tmp/err.$t" | tail -5 >&2
         fi

@@ -3,7 +3,8 @@
 //! Two kinds of work are parallel, for two reasons: reading files keeps
 //! every core busy inflating and splitting, and listing S3 folders keeps
 //! round trips in flight. Both go through [`workers`], scoped threads that
-//! end before it returns, so nothing outlives the pass that started it.
+//! end before it returns, so nothing outlives the pass that started it;
+//! [`side_by_side`] adds putting results back in order.
 //! With one worker the work runs on the caller's thread: a thread of its own
 //! would gain nothing and leave its malloc arena behind (3 MB of peak RSS).
 
@@ -35,47 +36,44 @@ pub(super) fn workers(n: usize, work: impl Fn() + Sync) {
 }
 
 /// Runs `list` on every item, `listers` at once, and hands the results to
-/// `each` in item order, each as soon as those before it are in.
+/// `each` in item order, each as soon as those before it are in. `each`
+/// runs on whichever lister completes the next result in order, one call at
+/// a time.
 pub(super) fn side_by_side<T: Send, R: Send>(
     items: impl ExactSizeIterator<Item = T> + Send,
     listers: usize,
     list: impl Fn(T) -> R + Sync,
-    mut each: impl FnMut(R),
+    each: impl FnMut(R) + Send,
 ) {
-    let listers = listers.min(items.len());
-    if listers <= 1 {
-        items.map(list).for_each(each);
-        return;
+    /// Results that came in before one ahead of them, by position; the
+    /// position due next; and where results go.
+    struct InOrder<R, F> {
+        early: BTreeMap<usize, R>,
+        due: usize,
+        each: F,
     }
     let next = Mutex::new(items.enumerate());
-    let (next, list) = (&next, &list);
-    let (done, results) = std::sync::mpsc::channel();
-    std::thread::scope(|scope| {
-        for _ in 0..listers {
-            let done = done.clone();
-            scope.spawn(move || {
-                loop {
-                    // Taken in a statement of its own: a `while let` would
-                    // hold the lock through the listing, one at a time.
-                    let taken = lock(next).next();
-                    let Some((i, item)) = taken else {
-                        break;
-                    };
-                    if done.send((i, list(item))).is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-        drop(done);
-        // Results that came in before one ahead of them, by position.
-        let mut early = BTreeMap::new();
-        let mut due = 0;
-        for (i, r) in results {
-            early.insert(i, r);
-            while let Some(r) = early.remove(&due) {
-                each(r);
-                due += 1;
+    let listers = listers.min(lock(&next).len());
+    let in_order = Mutex::new(InOrder {
+        early: BTreeMap::new(),
+        due: 0,
+        each,
+    });
+    workers(listers, || {
+        loop {
+            // Taken in a statement of its own: a `while let` would hold the
+            // lock through the listing, one at a time.
+            let taken = lock(&next).next();
+            let Some((i, item)) = taken else {
+                break;
+            };
+            let r = list(item);
+            let mut guard = lock(&in_order);
+            let o = &mut *guard;
+            o.early.insert(i, r);
+            while let Some(r) = o.early.remove(&o.due) {
+                (o.each)(r);
+                o.due += 1;
             }
         }
     });
