@@ -94,10 +94,94 @@ fn comment_text(s: &str) -> String {
     format!("{:?}", terminal(s))
 }
 
+/// What `apply.sh` does between its settings and the first account: the
+/// functions that run each attachment, record a failure and go on.
+///
+/// Issue 14, part 6: under `set -e` the first refused `put-*-policy` (a
+/// service-linked role, an SCP) left every later principal unprotected. Now
+/// each attachment is attempted; a failure keeps the aws CLI's stderr for
+/// that command, and the summary at the end lists them and sets the status.
+const APPLY_FUNCTIONS: &str = r#"ERR=$(mktemp) || exit 1
+trap 'rm -f "$ERR"' EXIT
+trap 'exit 1' HUP INT TERM
+attempted=0
+failed=0
+failures=
+account_error=
+
+# use_account ACCOUNT PROFILE: checks that PROFILE really is ACCOUNT. If it
+# is not, each attachment in ACCOUNT is recorded as failed instead of run,
+# and the other accounts go on.
+use_account() {
+    account_error=
+    if [ -z "$2" ]; then
+        account_error="PROFILE_$1 is not set"
+    elif actual=$(aws sts get-caller-identity --profile "$2" --query Account --output text 2>"$ERR"); then
+        if [ "$actual" != "$1" ]; then
+            # Never attach in the wrong account.
+            account_error="profile $2 is account $actual, not $1"
+        fi
+    else
+        status=$?
+        account_error="cannot check profile $2: $(error_text "$status")"
+    fi
+    if [ -n "$account_error" ]; then
+        printf 'apply.sh: skipping account %s: %s\n' "$1" "$account_error" >&2
+    fi
+}
+
+# attach WHAT COMMAND...: runs one put-*-policy command unless its account
+# failed its check. A failure is recorded, never fatal.
+attach() {
+    what=$1
+    shift
+    attempted=$((attempted + 1))
+    if [ -n "$account_error" ]; then
+        record "$what" "$account_error"
+    elif "$@" 2>"$ERR"; then
+        printf 'apply.sh: attached to %s\n' "$what"
+    else
+        status=$?
+        record "$what" "$(error_text "$status")"
+    fi
+}
+
+# error_text STATUS: what the failed command wrote to stderr, without the
+# blank lines the aws CLI puts around it.
+error_text() {
+    if grep -q '[^[:space:]]' "$ERR"; then
+        sed '/^[[:space:]]*$/d' "$ERR"
+    else
+        echo "exit status $1, no message"
+    fi
+}
+
+# record WHAT WHY: one failed attachment, for the summary.
+record() {
+    failed=$((failed + 1))
+    printf 'apply.sh: FAILED %s\n' "$1" >&2
+    failures="$failures
+  $1:
+$(printf '%s\n' "$2" | sed 's/^/    /')"
+}
+"#;
+
+/// The end of the commands in `apply.sh`: the failures, then the status.
+const APPLY_SUMMARY: &str = r#"
+if [ "$failed" -ne 0 ]; then
+    printf 'apply.sh: %s of %s attachments FAILED; those principals are NOT contained:%s\n' "$failed" "$attempted" "$failures" >&2
+    exit 1
+fi
+printf 'apply.sh: all %s attachments done\n' "$attempted"
+"#;
+
 /// Writes `apply.sh`: one `aws iam put-user-policy` / `put-role-policy` per
 /// principal, grouped by account, each account behind a check that the
-/// profile given for it really is that account. Refused principals and the
-/// long-term keys are listed as comments, never as commands.
+/// profile given for it really is that account. Every attachment is
+/// attempted even when others fail or an account's check fails; the script
+/// then lists each failure with the aws CLI's error and exits 1 (0 when all
+/// succeeded). Refused principals and the long-term keys are listed as
+/// comments, never as commands.
 pub fn write_apply_script<W: Write>(c: &Containment, mut out: W) -> io::Result<()> {
     let mut s = String::new();
     let _ = writeln!(s, "#!/bin/sh");
@@ -149,35 +233,27 @@ pub fn write_apply_script<W: Write>(c: &Containment, mut out: W) -> io::Result<(
         .map(|a| format!("PROFILE_{a}=..."))
         .collect();
     let _ = writeln!(s, "#   {} sh apply.sh", usage.join(" "));
+    let _ = writeln!(s, "#");
+    let _ = writeln!(
+        s,
+        "# Every attachment is attempted, even after one fails or an account's profile"
+    );
+    let _ = writeln!(
+        s,
+        "# is missing or wrong. The failures, with the aws CLI's error for each, are"
+    );
+    let _ = writeln!(s, "# listed at the end, and the script then exits 1.");
     let _ = writeln!(s);
-    let _ = writeln!(s, "set -eu");
-    let _ = writeln!(s, "cd \"$(dirname \"$0\")\"");
+    let _ = writeln!(s, "set -u");
+    let _ = writeln!(s, "cd \"$(dirname \"$0\")\" || exit 1");
     let _ = writeln!(s, "POLICY_NAME={}", sh_quote(&c.policy_name));
-    let _ = writeln!(s);
-    let _ = writeln!(s, "in_account() {{");
-    let _ = writeln!(s, "    # Never attach in the wrong account.");
-    let _ = writeln!(
-        s,
-        "    actual=$(aws sts get-caller-identity --profile \"$1\" --query Account --output text)"
-    );
-    let _ = writeln!(s, "    if [ \"$actual\" != \"$2\" ]; then");
-    let _ = writeln!(
-        s,
-        "        echo \"apply.sh: profile $1 is account $actual, not $2\" >&2"
-    );
-    let _ = writeln!(s, "        exit 1");
-    let _ = writeln!(s, "    fi");
-    let _ = writeln!(s, "}}");
+    s.push_str(APPLY_FUNCTIONS);
     for account in &accounts {
         // Accounts of targets are validated as 12 digits: safe in a variable name.
-        let var = format!("PROFILE_{account}");
         let _ = writeln!(s);
         let _ = writeln!(s, "# Account {account}");
-        let _ = writeln!(
-            s,
-            "in_account \"${{{var}:?set {var} to an AWS CLI profile for account {account}}}\" {}",
-            sh_quote(account)
-        );
+        let _ = writeln!(s, "profile=${{PROFILE_{account}:-}}");
+        let _ = writeln!(s, "use_account {} \"$profile\"", sh_quote(account));
         for t in c
             .principals
             .iter()
@@ -185,16 +261,18 @@ pub fn write_apply_script<W: Write>(c: &Containment, mut out: W) -> io::Result<(
         {
             let keys: Vec<&str> = t.keys.iter().map(AccessKeyId::as_str).collect();
             let p = &t.principal;
-            let _ = writeln!(s, "# {} {}: {}", p.kind.as_str(), p.name, keys.join(", "));
+            let kind = p.kind.as_str();
+            let _ = writeln!(s, "# {kind} {}: {}", p.name, keys.join(", "));
             let _ = writeln!(
                 s,
-                "aws iam put-{kind}-policy --profile \"${var}\" --{kind}-name {} --policy-name \"$POLICY_NAME\" --policy-document {}",
+                "attach {} aws iam put-{kind}-policy --profile \"$profile\" --{kind}-name {} --policy-name \"$POLICY_NAME\" --policy-document {}",
+                sh_quote(&format!("{kind} {} in account {account}", p.name)),
                 sh_quote(&p.name),
                 sh_quote(&format!("file://{}", t.policy_file)),
-                kind = p.kind.as_str(),
             );
         }
     }
+    s.push_str(APPLY_SUMMARY);
     if !c.refused_principals.is_empty() {
         let _ = writeln!(s);
         let _ = writeln!(
@@ -411,5 +489,255 @@ mod tests {
         assert!(!script.contains("pwned;'\n"), "{script}");
         assert!(script.contains("--user-name 'ci'"));
         assert_eq!(sh_quote("a'b"), r"'a'\''b'");
+    }
+
+    /// A stand-in for the aws CLI: logs each call as `op profile name`,
+    /// knows profiles `prof-a` (111111111111) and `prof-b` (222222222222),
+    /// refuses `put-role-policy` on `$FAKE_AWS_REFUSE_ROLE` the way IAM
+    /// refuses a service-linked role, and checks the policy file is there.
+    const FAKE_AWS: &str = r#"#!/bin/sh
+op="$1 $2"
+profile= name= doc=
+while [ $# -gt 0 ]; do
+    case $1 in
+        --profile) profile=$2 ;;
+        --user-name | --role-name) name=$2 ;;
+        --policy-document) doc=${2#file://} ;;
+    esac
+    shift
+done
+printf '%s %s %s\n' "$op" "$profile" "${name:--}" >>"$FAKE_AWS_LOG"
+case $op in
+    'sts get-caller-identity')
+        case $profile in
+            prof-a) echo 111111111111 ;;
+            prof-b) echo 222222222222 ;;
+            *)
+                printf '\nThe config profile (%s) could not be found\n' "$profile" >&2
+                exit 255
+                ;;
+        esac
+        ;;
+    'iam put-user-policy' | 'iam put-role-policy')
+        [ -f "$doc" ] || { echo "no policy file $doc" >&2; exit 252; }
+        if [ "$op" = 'iam put-role-policy' ] && [ "$name" = "$FAKE_AWS_REFUSE_ROLE" ]; then
+            printf '\nAn error occurred (UnmodifiableEntity) when calling the PutRolePolicy operation: Cannot perform the operation on the protected role '\''%s'\'' - this role is only modifiable by AWS\n\n' "$name" >&2
+            exit 254
+        fi
+        ;;
+    *)
+        echo "fake aws: unexpected $op" >&2
+        exit 2
+        ;;
+esac
+"#;
+
+    /// The refusal `FAKE_AWS` writes for the service-linked role.
+    const REFUSAL: &str = "An error occurred (UnmodifiableEntity) when calling the PutRolePolicy operation: Cannot perform the operation on the protected role 'AWSServiceRoleForSupport' - this role is only modifiable by AWS";
+
+    /// Every call `apply.sh` makes when both profiles are right, in order:
+    /// principals sort by account, then users before roles.
+    const EVERY_CALL: [&str; 6] = [
+        "sts get-caller-identity prof-a -",
+        "iam put-user-policy prof-a ci",
+        "iam put-role-policy prof-a AWSServiceRoleForSupport",
+        "iam put-role-policy prof-a deploy",
+        "sts get-caller-identity prof-b -",
+        "iam put-role-policy prof-b audit",
+    ];
+
+    /// What one run of `apply.sh` did.
+    struct Run {
+        status: Option<i32>,
+        stdout: String,
+        stderr: String,
+        /// The fake aws's log, one call a line.
+        calls: Vec<String>,
+    }
+
+    /// Writes the policies and `apply.sh` for user ci and roles deploy and
+    /// AWSServiceRoleForSupport in 111111111111 and role audit in
+    /// 222222222222, then runs the script with `sh` from another directory,
+    /// the fake aws first on PATH and only the given `PROFILE_*` set.
+    #[cfg(unix)]
+    fn run_apply(profiles: &[(&str, &str)], refuse_role: &str) -> Run {
+        use std::os::unix::fs::PermissionsExt;
+        use std::process::Command;
+
+        let mut seed = cred("SEED", CredentialKind::Seed, None);
+        seed.principal_arn = Some("arn:aws:iam::111111111111:user/ci".into());
+        let mut creds = vec![seed];
+        for (k, arn) in [
+            ("ROLEA", "arn:aws:iam::111111111111:role/deploy"),
+            (
+                "ROLEB",
+                "arn:aws:iam::111111111111:role/aws-service-role/support.amazonaws.com/AWSServiceRoleForSupport",
+            ),
+            ("ROLEC", "arn:aws:iam::222222222222:role/audit"),
+        ] {
+            let mut role = cred(k, CredentialKind::AssumedRole, Some("SEED"));
+            role.role_arn = Some(arn.into());
+            creds.push(role);
+        }
+        let l = lineage(creds);
+        let c = Containment::assess(
+            &l,
+            &crate::analyze::by_depth(&l),
+            Cutoff::given(t("2025-12-09T00:00:00Z")),
+        );
+        assert_eq!(c.principals.len(), 4, "{:?}", c.principals);
+
+        let tmp = tempfile::tempdir().unwrap();
+        let deny = tmp.path().join("deny");
+        write_dir(&deny, &c).unwrap();
+        let bin = tmp.path().join("bin");
+        std::fs::create_dir(&bin).unwrap();
+        let aws = bin.join("aws");
+        std::fs::write(&aws, FAKE_AWS).unwrap();
+        std::fs::set_permissions(&aws, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let scratch = tmp.path().join("tmp");
+        std::fs::create_dir(&scratch).unwrap();
+        let log = tmp.path().join("aws.log");
+        std::fs::write(&log, "").unwrap();
+
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let mut dirs = vec![bin];
+        dirs.extend(std::env::split_paths(&path));
+        let mut cmd = Command::new("sh");
+        cmd.arg(deny.join(APPLY_SCRIPT))
+            .current_dir(tmp.path())
+            .env("PATH", std::env::join_paths(dirs).unwrap())
+            .env("TMPDIR", &scratch)
+            .env("FAKE_AWS_LOG", &log)
+            .env("FAKE_AWS_REFUSE_ROLE", refuse_role)
+            .env_remove("PROFILE_111111111111")
+            .env_remove("PROFILE_222222222222");
+        for (var, profile) in profiles {
+            cmd.env(var, profile);
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(
+            std::fs::read_dir(&scratch).unwrap().count(),
+            0,
+            "apply.sh removes its temp file"
+        );
+        Run {
+            status: out.status.code(),
+            stdout: String::from_utf8(out.stdout).unwrap(),
+            stderr: String::from_utf8(out.stderr).unwrap(),
+            calls: std::fs::read_to_string(&log)
+                .unwrap()
+                .lines()
+                .map(str::to_owned)
+                .collect(),
+        }
+    }
+
+    const BOTH: [(&str, &str); 2] = [
+        ("PROFILE_111111111111", "prof-a"),
+        ("PROFILE_222222222222", "prof-b"),
+    ];
+
+    #[cfg(unix)]
+    #[test]
+    fn apply_script_goes_on_after_a_failure_and_lists_it() {
+        let r = run_apply(&BOTH, "AWSServiceRoleForSupport");
+        assert_eq!(r.calls, EVERY_CALL, "{}", r.stderr);
+        assert_eq!(r.status, Some(1), "{}", r.stderr);
+        // The principals after the refused one, in both accounts, are done.
+        for what in [
+            "user ci in account 111111111111",
+            "role deploy in account 111111111111",
+            "role audit in account 222222222222",
+        ] {
+            assert!(
+                r.stdout
+                    .contains(&format!("apply.sh: attached to {what}\n")),
+                "{what}: {}",
+                r.stdout
+            );
+        }
+        assert!(
+            !r.stdout.contains("AWSServiceRoleForSupport"),
+            "{}",
+            r.stdout
+        );
+        // The summary ends the run: which attachment failed, and the aws
+        // CLI's error for it.
+        let summary = format!(
+            "apply.sh: 1 of 4 attachments FAILED; those principals are NOT contained:\n  role AWSServiceRoleForSupport in account 111111111111:\n    {REFUSAL}\n"
+        );
+        assert!(r.stderr.ends_with(&summary), "{}", r.stderr);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn apply_script_exits_0_when_every_attachment_succeeds() {
+        let r = run_apply(&BOTH, "");
+        assert_eq!(r.calls, EVERY_CALL, "{}", r.stderr);
+        assert_eq!(r.status, Some(0), "{}", r.stderr);
+        assert_eq!(r.stderr, "");
+        assert!(
+            r.stdout.ends_with("apply.sh: all 4 attachments done\n"),
+            "{}",
+            r.stdout
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn apply_script_goes_on_past_an_account_whose_profile_fails() {
+        let in_111 = [
+            "user ci in account 111111111111",
+            "role AWSServiceRoleForSupport in account 111111111111",
+            "role deploy in account 111111111111",
+        ];
+        let cases = [
+            (
+                "broken",
+                vec!["sts get-caller-identity broken -"],
+                "cannot check profile broken: The config profile (broken) could not be found",
+            ),
+            // Never attach in the wrong account.
+            (
+                "prof-b",
+                vec!["sts get-caller-identity prof-b -"],
+                "profile prof-b is account 222222222222, not 111111111111",
+            ),
+            ("", vec![], "PROFILE_111111111111 is not set"),
+        ];
+        for (profile, checks, why) in cases {
+            let r = run_apply(
+                &[
+                    ("PROFILE_111111111111", profile),
+                    ("PROFILE_222222222222", "prof-b"),
+                ],
+                "",
+            );
+            // Nothing is attached in 111111111111; 222222222222 is still done.
+            let mut expected = checks;
+            expected.extend(&EVERY_CALL[4..]);
+            assert_eq!(r.calls, expected, "{profile}: {}", r.stderr);
+            assert_eq!(r.status, Some(1), "{profile}: {}", r.stderr);
+            assert!(
+                r.stdout
+                    .contains("apply.sh: attached to role audit in account 222222222222\n"),
+                "{profile}: {}",
+                r.stdout
+            );
+            assert!(
+                r.stderr
+                    .contains(&format!("apply.sh: skipping account 111111111111: {why}\n")),
+                "{profile}: {}",
+                r.stderr
+            );
+            let mut summary =
+                "apply.sh: 3 of 4 attachments FAILED; those principals are NOT contained:\n"
+                    .to_owned();
+            for what in in_111 {
+                summary.push_str(&format!("  {what}:\n    {why}\n"));
+            }
+            assert!(r.stderr.ends_with(&summary), "{profile}: {}", r.stderr);
+        }
     }
 }

@@ -137,14 +137,23 @@ fn deny_policy_for_the_incident_principals() {
     assert_eq!(principals, expected);
 
     let script = read(&dir.join("apply.sh"));
-    let commands: Vec<&str> = script.lines().filter(|l| l.starts_with("aws ")).collect();
+    let commands: Vec<&str> = script
+        .lines()
+        .filter(|l| l.starts_with("attach "))
+        .collect();
     assert_eq!(commands.len(), 5, "{script}");
-    assert!(commands.contains(&"aws iam put-user-policy --profile \"$PROFILE_111111111111\" --user-name 'ci-deployer' --policy-name \"$POLICY_NAME\" --policy-document 'file://111111111111-user-ci-deployer.json'"));
-    assert!(commands.contains(&"aws iam put-role-policy --profile \"$PROFILE_222222222222\" --role-name 'OrganizationAccountAccessRole' --policy-name \"$POLICY_NAME\" --policy-document 'file://222222222222-role-OrganizationAccountAccessRole.json'"));
+    assert!(commands.contains(&"attach 'user ci-deployer in account 111111111111' aws iam put-user-policy --profile \"$profile\" --user-name 'ci-deployer' --policy-name \"$POLICY_NAME\" --policy-document 'file://111111111111-user-ci-deployer.json'"));
+    assert!(commands.contains(&"attach 'role OrganizationAccountAccessRole in account 222222222222' aws iam put-role-policy --profile \"$profile\" --role-name 'OrganizationAccountAccessRole' --policy-name \"$POLICY_NAME\" --policy-document 'file://222222222222-role-OrganizationAccountAccessRole.json'"));
+    // Each account's attachments come after the check of its profile.
     assert!(
-        script.contains("in_account \"${PROFILE_222222222222:?"),
+        script.contains(
+            "profile=${PROFILE_222222222222:-}\nuse_account '222222222222' \"$profile\"\n# role OrganizationAccountAccessRole"
+        ),
         "{script}"
     );
+    // No set -e: a failed attachment is recorded and the others go on.
+    assert!(script.contains("\nset -u\n"), "{script}");
+    assert!(!script.contains("set -e"), "{script}");
     // The long-term keys are named, one by one, and never acted on.
     for key in [SEED, "AKIAEXAMPLECRTD00001"] {
         assert!(
@@ -602,7 +611,7 @@ fn hostile_names_cannot_break_out_of_labels() {
     }
     assert!(script.contains("# REFUSED"), "{script}");
     assert_eq!(
-        script.lines().filter(|l| l.starts_with("aws ")).count(),
+        script.lines().filter(|l| l.starts_with("attach ")).count(),
         1,
         "only user ci: {script}"
     );
