@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::model::{AccessKeyId, AccountId, CredentialKind, EventId, IdentityKind};
+use crate::model::{AccessKeyId, AccountId, CredentialKind, EventId, IdentityKind, KeyStatus};
 use crate::time::Timestamp;
 
 /// One CloudTrail record, parsed.
@@ -53,8 +53,11 @@ pub struct Event {
     pub additional_event_data: Option<Value>,
     /// The credential this call returned, if it returned one.
     pub minted: Option<Minted>,
-    /// The key this call deactivated or deleted, if any.
+    /// The key this call deactivated, reactivated or deleted, if any.
     pub key_operation: Option<KeyOperation>,
+    /// `sessionCredentialFromConsole`: the call was made from a console
+    /// session, with credentials the console minted itself.
+    pub from_console: bool,
     /// Where the record was read from: a path or an `s3://` URL.
     pub origin: Arc<str>,
 }
@@ -81,6 +84,9 @@ pub struct Identity {
     pub user_name: Option<String>,
     /// `invokedBy`, for service principals.
     pub invoked_by: Option<String>,
+    /// `sessionContext.attributes.creationDate`: when the session behind a
+    /// temporary key was issued. Absent for long-term keys.
+    pub session_issued: Option<Timestamp>,
 }
 
 /// A credential returned by the event: the only link from a parent key to a child.
@@ -99,6 +105,9 @@ pub struct Minted {
     pub role_arn: Option<String>,
     /// For created keys: the IAM user the key belongs to.
     pub user_name: Option<String>,
+    /// For `AssumeRoot`: `requestParameters.taskPolicyArn.arn`, the policy
+    /// that scopes the root session.
+    pub task_policy: Option<String>,
 }
 
 /// `UpdateAccessKey` or `DeleteAccessKey` naming a key.
@@ -106,6 +115,7 @@ pub struct Minted {
 pub struct KeyOperation {
     /// The key named in `requestParameters.accessKeyId`.
     pub key: AccessKeyId,
-    /// The call deletes the key or sets it `Inactive`.
-    pub deactivates: bool,
+    /// What the call sets it to; `None` for a status CloudTrail did not
+    /// record or that IAM does not have.
+    pub status: Option<KeyStatus>,
 }

@@ -5,7 +5,7 @@
 //! resolved by content-independent rules, and rows are ordered by
 //! `(event_time, event_id)` after all parallel work is done.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use crate::event::Event;
 use crate::model::{AccessKeyId, CredentialKind, EventId, Relation};
@@ -61,6 +61,9 @@ pub struct Timeline {
     pub rows: Vec<Row>,
     /// Deliveries dropped as duplicates.
     pub duplicates_dropped: usize,
+    /// Per minted credential, events that carry its key id but fall outside
+    /// its validity or were made by another principal: AWS reused the id.
+    pub same_id_elsewhere: BTreeMap<AccessKeyId, usize>,
 }
 
 impl Timeline {
@@ -68,15 +71,24 @@ impl Timeline {
     /// with no relation to it (read because they mention a key id in passing)
     /// are dropped.
     pub fn build(events: Vec<Event>, lineage: &Lineage, duplicates_dropped: usize) -> Timeline {
+        let mut same_id_elsewhere = BTreeMap::new();
+        for e in &events {
+            if let Some(k) = &e.identity.access_key_id
+                && lineage
+                    .get(k)
+                    .is_some_and(|c| c.kind != CredentialKind::Seed)
+                && !lineage.is_action(k, e)
+            {
+                *same_id_elsewhere.entry(k.clone()).or_default() += 1;
+            }
+        }
         let rows = events
             .into_iter()
             .filter_map(|event| {
                 let (relation, key) = classify(&event, lineage)?;
                 let c = lineage.get(&key)?;
-                let after_deactivation = relation == Relation::Action
-                    && lineage
-                        .effective_deactivation(&key)
-                        .is_some_and(|d| d < event.time);
+                let after_deactivation =
+                    relation == Relation::Action && lineage.inactive_at(&key, event.time);
                 Some(Row {
                     relation,
                     kind: c.kind,
@@ -91,13 +103,14 @@ impl Timeline {
         Timeline {
             rows,
             duplicates_dropped,
+            same_id_elsewhere,
         }
     }
 }
 
 fn classify(e: &Event, lineage: &Lineage) -> Option<(Relation, AccessKeyId)> {
     if let Some(k) = &e.identity.access_key_id
-        && lineage.is_action(k, e.time)
+        && lineage.is_action(k, e)
     {
         return Some((Relation::Action, k.clone()));
     }

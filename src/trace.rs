@@ -10,11 +10,23 @@
 //!
 //! [`Watch`] is the same rule applied incrementally while files are still
 //! being read, so that the scan knows which key ids to look for next.
+//!
+//! AWS reuses temporary key ids across sessions, sometimes at once
+//! (Hunters, "Is AWS recycling your access keys?"), and the session token
+//! that would tell them apart is not logged. So an event is an action of a
+//! minted credential only inside its validity (with [`SLACK`] either side)
+//! and only when its principal agrees with the one the minting event named;
+//! other events with the same id are counted, not followed.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::event::{Event, Minted};
-use crate::model::{AccessKeyId, AccountId, Arn, CredentialKind, EventId, IdentityKind};
+use std::time::Duration;
+
+use crate::model::{
+    AccessKeyId, AccountId, Arn, ArnPrincipal, CredentialKind, EventId, IdentityKind, KeyStatus,
+    SeedType,
+};
 use crate::time::{Span, Timestamp};
 
 /// The rules that bound the trace.
@@ -62,6 +74,84 @@ pub struct Credential {
     pub account_id: Option<AccountId>,
     /// First successful `UpdateAccessKey … Inactive` or `DeleteAccessKey`.
     pub deactivated_at: Option<Timestamp>,
+    /// Every successful status change of a long-term key, in time order;
+    /// nothing after a `DeleteAccessKey`, which is final.
+    pub status_changes: Vec<StatusChange>,
+    /// Who may use it, as the minting event said: events by anyone else
+    /// with the same key id are not its actions.
+    pub owner: Option<Owner>,
+    /// For seeds: what the seed's own events show it to be.
+    pub seed_type: Option<SeedType>,
+    /// For a seed whose minting event is in the archive: the key that
+    /// minted it. That key is not part of the lineage.
+    pub minted_by_key: Option<AccessKeyId>,
+    /// For `AssumeRoot` sessions: the task policy that scopes them.
+    pub task_policy: Option<String>,
+}
+
+/// One change of a long-term key's status.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatusChange {
+    /// When.
+    pub time: Timestamp,
+    /// The status it took.
+    pub status: KeyStatus,
+    /// The `UpdateAccessKey` or `DeleteAccessKey` event.
+    pub event_id: EventId,
+}
+
+/// The principal a minted credential belongs to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Owner {
+    /// A session ARN: `assumedRoleUser.arn`, `federatedUser.arn`, or the
+    /// caller's ARN where it names no user (the root user).
+    Arn(String),
+    /// An IAM user, by account and name: its ARN may carry a path.
+    User {
+        /// The user's account, when recorded.
+        account: Option<AccountId>,
+        /// The user's name, without path.
+        name: String,
+    },
+}
+
+/// How far outside its validity an event may still be an action of a
+/// credential: clocks and CloudTrail's `eventTime` are not exact.
+pub const SLACK: Duration = Duration::from_secs(5 * 60);
+
+impl Owner {
+    /// Whether `identity` may be this owner: only a recorded principal that
+    /// differs rules it out.
+    fn admits(&self, identity: &crate::event::Identity) -> bool {
+        match self {
+            Owner::Arn(arn) => identity.arn.as_ref().is_none_or(|a| a == arn),
+            Owner::User { account, name } => {
+                let same_account = match (account, &identity.account_id) {
+                    (Some(a), Some(b)) => a == b,
+                    _ => true,
+                };
+                same_account && user_name(identity).is_none_or(|n| n == name)
+            }
+        }
+    }
+}
+
+/// The IAM user an identity names: `userName`, else the last part of a user
+/// ARN.
+fn user_name(identity: &crate::event::Identity) -> Option<&str> {
+    if identity
+        .kind
+        .as_ref()
+        .is_some_and(|k| *k != IdentityKind::IamUser)
+    {
+        return None;
+    }
+    identity.user_name.as_deref().or_else(|| {
+        match Arn::parse(identity.arn.as_deref()?)?.principal()? {
+            ArnPrincipal::User(name) => Some(name),
+            _ => None,
+        }
+    })
 }
 
 impl Credential {
@@ -80,7 +170,45 @@ impl Credential {
             user_name: None,
             account_id: None,
             deactivated_at: None,
+            status_changes: Vec::new(),
+            owner: None,
+            seed_type: None,
+            minted_by_key: None,
+            task_policy: None,
         }
+    }
+
+    /// Whether the key is long-term (an access key of a user), not a session:
+    /// created keys, and seeds whose events show no session. A seed never
+    /// seen is judged by the prefix AWS gives temporary keys, `ASIA`.
+    pub fn is_long_term(&self) -> bool {
+        match self.kind {
+            CredentialKind::CreatedKey => true,
+            CredentialKind::Seed => self
+                .seed_type
+                .map_or(!self.key.as_str().starts_with("ASIA"), |t| {
+                    t == SeedType::LongTerm
+                }),
+            _ => false,
+        }
+    }
+
+    /// The key's status at `t`: its last change before `t`; `None` when the
+    /// trail shows none.
+    pub fn status_at(&self, t: Timestamp) -> Option<KeyStatus> {
+        self.status_changes
+            .iter()
+            .take_while(|c| c.time < t)
+            .last()
+            .map(|c| c.status)
+    }
+
+    /// Whether `e` may be an action of this minted credential: inside its
+    /// validity, give or take [`SLACK`], and made by its owner.
+    fn admits(&self, e: &Event) -> bool {
+        let after_issue = self.issued_at.is_none_or(|i| i.minus(SLACK) <= e.time);
+        let before_expiry = self.expires_at.is_none_or(|x| e.time <= x.plus(SLACK));
+        after_issue && before_expiry && self.owner.as_ref().is_none_or(|o| o.admits(&e.identity))
     }
 }
 
@@ -99,23 +227,25 @@ impl Lineage {
         self.credentials.get(key)
     }
 
-    /// Whether an event made with `key` at `time` is a lineage action.
-    pub fn is_action(&self, key: &AccessKeyId, time: Timestamp) -> bool {
+    /// Whether `e`, made with `key`, is a lineage action: inside the seed
+    /// window for a seed; inside the validity, and by the owner, for a
+    /// minted credential.
+    pub fn is_action(&self, key: &AccessKeyId, e: &Event) -> bool {
         match self.credentials.get(key) {
             Some(c) if c.kind == CredentialKind::Seed => self
                 .seed_window
-                .is_none_or(|w| w.start <= time && time <= w.end),
-            Some(_) => true,
+                .is_none_or(|w| w.start <= e.time && e.time <= w.end),
+            Some(c) => c.admits(e),
             None => false,
         }
     }
 
-    /// The earliest deactivation of `key` or any of its ancestors.
-    pub fn effective_deactivation(&self, key: &AccessKeyId) -> Option<Timestamp> {
+    /// Whether `key`, or any key it descends from, was inactive or deleted
+    /// at `t`.
+    pub fn inactive_at(&self, key: &AccessKeyId, t: Timestamp) -> bool {
         self.ancestry(key)
             .iter()
-            .filter_map(|c| c.deactivated_at)
-            .min()
+            .any(|c| c.status_at(t).is_some_and(|s| !s.is_usable()))
     }
 
     /// The chain from `key` up to its seed, `key` first. Depth strictly
@@ -170,7 +300,7 @@ pub fn trace(events: &[Event], params: &TraceParams) -> Lineage {
         let mut next: BTreeMap<AccessKeyId, (&Event, AccessKeyId)> = BTreeMap::new();
         for parent in &frontier {
             for e in mints.get(parent).into_iter().flatten() {
-                if !lineage.is_action(parent, e.time) {
+                if !lineage.is_action(parent, e) {
                     continue;
                 }
                 let Some(m) = &e.minted else { continue };
@@ -201,8 +331,9 @@ pub fn trace(events: &[Event], params: &TraceParams) -> Lineage {
                     principal_arn: m.principal_arn.clone(),
                     role_arn: m.role_arn.clone(),
                     user_name: m.user_name.clone(),
-                    account_id: None,
-                    deactivated_at: None,
+                    owner: owner(e, m),
+                    task_policy: m.task_policy.clone(),
+                    ..Credential::seed(key.clone())
                 },
             );
         }
@@ -211,23 +342,98 @@ pub fn trace(events: &[Event], params: &TraceParams) -> Lineage {
     lineage
 }
 
-/// Fills principal, account and deactivation from the events.
+/// The owner a minting event gives the credential it mints.
+fn owner(mint: &Event, m: &Minted) -> Option<Owner> {
+    match m.kind {
+        CredentialKind::AssumedRole | CredentialKind::Federated | CredentialKind::RootSession => {
+            m.principal_arn.clone().map(Owner::Arn)
+        }
+        // A user's own session, or a key for a user: the user named in the
+        // request, else the caller itself.
+        CredentialKind::SessionToken | CredentialKind::CreatedKey => {
+            let account = mint
+                .identity
+                .account_id
+                .clone()
+                .or_else(|| mint.recipient_account_id.clone());
+            match m.user_name.as_deref().or_else(|| user_name(&mint.identity)) {
+                Some(name) => Some(Owner::User {
+                    account,
+                    name: name.to_owned(),
+                }),
+                None => mint.identity.arn.clone().map(Owner::Arn),
+            }
+        }
+        CredentialKind::Seed => None,
+    }
+}
+
+/// What a seed's own first action shows it to be.
+fn seed_type(e: &Event) -> SeedType {
+    if e.from_console {
+        return SeedType::ConsoleSession;
+    }
+    match e.identity.kind {
+        Some(IdentityKind::AssumedRole) => SeedType::AssumedRole,
+        Some(IdentityKind::FederatedUser) => SeedType::Federated,
+        _ if e.identity.session_issued.is_some() => SeedType::SessionToken,
+        _ => SeedType::LongTerm,
+    }
+}
+
+/// Fills principal, account, status and seed facts from the events.
 fn attribute(lineage: &mut Lineage, events: &[Event]) {
     let mut ordered: Vec<&Event> = events.iter().collect();
     ordered.sort_by(|a, b| (a.time, &a.id).cmp(&(b.time, &b.id)));
     for e in &ordered {
         if let Some(op) = &e.key_operation
-            && op.deactivates
+            && let Some(status) = op.status
             && e.succeeded()
             && let Some(c) = lineage.credentials.get_mut(&op.key)
-            && c.deactivated_at.is_none()
+            && c.status_changes
+                .last()
+                .is_none_or(|l| l.status != KeyStatus::Deleted)
         {
-            c.deactivated_at = Some(e.time);
+            if !status.is_usable() && c.deactivated_at.is_none() {
+                c.deactivated_at = Some(e.time);
+            }
+            c.status_changes.push(StatusChange {
+                time: e.time,
+                status,
+                event_id: e.id.clone(),
+            });
+        }
+        // A seed minted inside the archive: who minted it, and until when.
+        // The minting key stays outside the lineage.
+        if let Some(m) = &e.minted
+            && e.succeeded()
+            && let Some(c) = lineage.credentials.get_mut(&m.key)
+            && c.kind == CredentialKind::Seed
+            && c.minted_by.is_none()
+        {
+            c.minted_by = Some(e.id.clone());
+            c.minted_by_key.clone_from(&e.identity.access_key_id);
+            c.expires_at = m.expires_at;
+            c.role_arn.clone_from(&m.role_arn);
+            c.task_policy.clone_from(&m.task_policy);
+            if c.principal_arn.is_none() {
+                c.principal_arn.clone_from(&m.principal_arn);
+            }
         }
         let Some(key) = &e.identity.access_key_id else {
             continue;
         };
+        if !lineage.is_action(key, e) {
+            continue;
+        }
         if let Some(c) = lineage.credentials.get_mut(key) {
+            if c.kind == CredentialKind::Seed && c.seed_type.is_none() {
+                let t = seed_type(e);
+                c.seed_type = Some(t);
+                if t != SeedType::LongTerm {
+                    c.issued_at = c.issued_at.or(e.identity.session_issued);
+                }
+            }
             if c.principal_arn.is_none() {
                 c.principal_arn.clone_from(&e.identity.arn);
             }
@@ -319,8 +525,8 @@ impl Watch {
             return None;
         }
         let window = Span {
-            start: e.time,
-            end: m.expires_at.unwrap_or(Timestamp::MAX),
+            start: e.time.minus(SLACK),
+            end: m.expires_at.map_or(Timestamp::MAX, |x| x.plus(SLACK)),
         };
         self.windows.insert(m.key.clone(), window);
         Some(m.key.clone())
@@ -367,6 +573,7 @@ mod tests {
             additional_event_data: None,
             minted: None,
             key_operation: None,
+            from_console: false,
             origin: Arc::from("t"),
         }
     }
@@ -380,6 +587,16 @@ mod tests {
             principal_arn: None,
             role_arn: None,
             user_name: None,
+            task_policy: None,
+        });
+        e
+    }
+
+    fn key_op(id: &str, minute: i64, target: &str, status: KeyStatus) -> Event {
+        let mut e = event(id, minute, Some("ADMN"));
+        e.key_operation = Some(KeyOperation {
+            key: key(target),
+            status: Some(status),
         });
         e
     }
@@ -462,26 +679,123 @@ mod tests {
 
     #[test]
     fn deactivation_is_inherited() {
-        let mut deact = event("d", 10, Some("ADMN"));
-        deact.key_operation = Some(KeyOperation {
-            key: key("SEED"),
-            deactivates: true,
-        });
-        let mut failed = event("f", 5, Some("ADMN"));
-        failed.key_operation = Some(KeyOperation {
-            key: key("SEED"),
-            deactivates: true,
-        });
+        let mut failed = key_op("f", 5, "SEED", KeyStatus::Inactive);
         failed.error_code = Some("AccessDenied".into());
         let events = vec![
             mint("1", 1, "SEED", "SESS", CredentialKind::SessionToken),
-            deact,
+            key_op("d", 10, "SEED", KeyStatus::Inactive),
             failed,
         ];
         let l = trace(&events, &params(&["SEED"]));
         assert_eq!(l.get(&key("SEED")).unwrap().deactivated_at, Some(at(10)));
         assert_eq!(l.get(&key("SESS")).unwrap().deactivated_at, None);
-        assert_eq!(l.effective_deactivation(&key("SESS")), Some(at(10)));
+        assert!(!l.inactive_at(&key("SESS"), at(10)));
+        assert!(l.inactive_at(&key("SESS"), at(11)));
+    }
+
+    #[test]
+    fn keys_can_be_reactivated_but_not_undeleted() {
+        use KeyStatus::*;
+        let events = vec![
+            key_op("a", 10, "SEED", Inactive),
+            key_op("b", 20, "SEED", Active),
+            key_op("c", 30, "SEED", Deleted),
+            key_op("d", 40, "SEED", Active),
+        ];
+        let l = trace(&events, &params(&["SEED"]));
+        let seed = l.get(&key("SEED")).unwrap();
+        let changes: Vec<_> = seed
+            .status_changes
+            .iter()
+            .map(|c| (c.status, c.event_id.as_str()))
+            .collect();
+        assert_eq!(changes, [(Inactive, "a"), (Active, "b"), (Deleted, "c")]);
+        assert_eq!(seed.deactivated_at, Some(at(10)));
+        let inactive = |m| l.inactive_at(&key("SEED"), at(m));
+        assert!(!inactive(5) && inactive(15) && !inactive(25) && inactive(45));
+    }
+
+    #[test]
+    fn a_reused_session_id_is_not_the_lineage_credential() {
+        let mut minted = mint("1", 0, "SEED", "ROLE", CredentialKind::AssumedRole);
+        if let Some(m) = &mut minted.minted {
+            m.principal_arn = Some("arn:aws:sts::111111111111:assumed-role/r/s".into());
+        }
+        let l = trace(&[minted], &params(&["SEED"]));
+        let by = |minute, arn: &str| {
+            let mut e = event("x", minute, Some("ROLE"));
+            e.identity.arn = Some(arn.into());
+            e
+        };
+        let ours = "arn:aws:sts::111111111111:assumed-role/r/s";
+        let theirs = "arn:aws:sts::222222222222:assumed-role/other/x";
+        // Inside the hour, with five minutes of slack either side.
+        assert!(l.is_action(&key("ROLE"), &by(30, ours)));
+        assert!(l.is_action(&key("ROLE"), &by(-4, ours)));
+        assert!(l.is_action(&key("ROLE"), &by(64, ours)));
+        assert!(!l.is_action(&key("ROLE"), &by(-6, ours)));
+        assert!(!l.is_action(&key("ROLE"), &by(66, ours)));
+        // Another principal with the same id, at the same time.
+        assert!(!l.is_action(&key("ROLE"), &by(30, theirs)));
+    }
+
+    #[test]
+    fn users_are_compared_by_account_and_name() {
+        let mut minted = mint("1", 0, "SEED", "SESS", CredentialKind::SessionToken);
+        minted.identity.kind = Some(IdentityKind::IamUser);
+        minted.identity.account_id = AccountId::new("111111111111");
+        minted.identity.arn = Some("arn:aws:iam::111111111111:user/ops/ci".into());
+        let l = trace(&[minted], &params(&["SEED"]));
+        let by = |account: &str, arn: &str| {
+            let mut e = event("x", 30, Some("SESS"));
+            e.identity.kind = Some(IdentityKind::IamUser);
+            e.identity.account_id = AccountId::new(account);
+            e.identity.arn = Some(arn.into());
+            e
+        };
+        assert!(l.is_action(
+            &key("SESS"),
+            &by("111111111111", "arn:aws:iam::111111111111:user/ci")
+        ));
+        assert!(!l.is_action(
+            &key("SESS"),
+            &by("222222222222", "arn:aws:iam::222222222222:user/ci")
+        ));
+        assert!(!l.is_action(
+            &key("SESS"),
+            &by("111111111111", "arn:aws:iam::111111111111:user/other")
+        ));
+    }
+
+    #[test]
+    fn a_leaked_session_seed_is_typed_by_its_events() {
+        let mut act = event("a", 30, Some("ASIASEED"));
+        act.identity.kind = Some(IdentityKind::AssumedRole);
+        act.identity.session_issued = Some(at(20));
+        let mut minted = mint(
+            "m",
+            20,
+            "AKIAOTHER",
+            "ASIASEED",
+            CredentialKind::AssumedRole,
+        );
+        if let Some(m) = &mut minted.minted {
+            m.role_arn = Some("arn:aws:iam::111111111111:role/app".into());
+        }
+        let l = trace(&[act, minted], &params(&["ASIASEED"]));
+        let seed = l.get(&key("ASIASEED")).unwrap();
+        assert_eq!(seed.seed_type, Some(SeedType::AssumedRole));
+        assert_eq!(seed.issued_at, Some(at(20)));
+        assert_eq!(seed.minted_by.as_ref().map(EventId::as_str), Some("m"));
+        assert_eq!(seed.minted_by_key, Some(key("AKIAOTHER")));
+        assert_eq!(seed.expires_at, Some(at(80)));
+        assert!(!seed.is_long_term());
+        // The key that minted it is not followed.
+        assert_eq!(l.credentials.len(), 1);
+        // A seed never seen is judged by its prefix.
+        let l = trace(&[], &params(&["ASIAQUIET", "AKIAQUIET"]));
+        assert!(!l.get(&key("ASIAQUIET")).unwrap().is_long_term());
+        assert!(l.get(&key("AKIAQUIET")).unwrap().is_long_term());
     }
 
     #[test]
@@ -502,8 +816,8 @@ mod tests {
         assert_eq!(
             w.windows()[&key("ROLE")],
             Span {
-                start: at(2),
-                end: at(62)
+                start: at(2).minus(SLACK),
+                end: at(62).plus(SLACK)
             }
         );
     }

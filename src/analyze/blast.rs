@@ -438,6 +438,7 @@ mod tests {
                 ),
             ],
             duplicates_dropped: 0,
+            same_id_elsewhere: Default::default(),
         };
         let b = BlastRadius::build(&timeline);
         assert_eq!(b.actions, 3);

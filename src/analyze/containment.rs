@@ -162,6 +162,7 @@ fn is_iam_name(s: &str) -> bool {
 enum Holder {
     Iam(Principal),
     Root,
+    RootSession,
     Unknown,
 }
 
@@ -292,12 +293,18 @@ impl Containment {
                     None,
                     Some("held by the root user, whose permissions no policy can change"),
                 ),
+                Holder::RootSession => (
+                    None,
+                    Some(
+                        "a root session from sts:AssumeRoot: no IAM policy reaches it; restrict sts:AssumeRoot in the management account or with an SCP",
+                    ),
+                ),
                 Holder::Unknown => (
                     None,
                     Some("the trail does not say which user or role holds it"),
                 ),
             };
-            let status = status(c, is_long_term(c), principal.is_some(), cutoff.time);
+            let status = status(c, c.is_long_term(), principal.is_some(), cutoff.time);
             credentials.push(CredentialState {
                 access_key_id: c.key.clone(),
                 kind: c.kind,
@@ -354,30 +361,17 @@ impl Containment {
     }
 }
 
-/// Long-term keys are seeds and created keys, unless the trail shows the
-/// seed is itself a session (a leaked `ASIA…` key with its token).
-fn is_long_term(c: &Credential) -> bool {
-    match c.kind {
-        CredentialKind::CreatedKey => true,
-        CredentialKind::Seed => !c
-            .principal_arn
-            .as_deref()
-            .and_then(Arn::parse)
-            .and_then(|a| a.principal())
-            .is_some_and(|p| {
-                matches!(
-                    p,
-                    ArnPrincipal::AssumedRole(_) | ArnPrincipal::FederatedUser
-                )
-            }),
-        _ => false,
-    }
-}
-
 fn status(c: &Credential, long_term: bool, reachable: bool, cutoff: Timestamp) -> Status {
     if long_term {
-        return match c.deactivated_at {
-            Some(d) if d <= cutoff => Status::KeyDeactivated,
+        // The last status the trail shows at the cut-off: a key deactivated
+        // and then reactivated is active again.
+        let last = c
+            .status_changes
+            .iter()
+            .take_while(|s| s.time <= cutoff)
+            .last();
+        return match last {
+            Some(s) if !s.status.is_usable() => Status::KeyDeactivated,
             _ => Status::KeyActive,
         };
     }
@@ -398,6 +392,9 @@ fn status(c: &Credential, long_term: bool, reachable: bool, cutoff: Timestamp) -
 
 /// The principal whose policies apply to `c`.
 fn holder(lineage: &Lineage, c: &Credential) -> Holder {
+    if c.kind == CredentialKind::RootSession {
+        return Holder::RootSession;
+    }
     let parent = || {
         c.parent
             .as_ref()
@@ -433,20 +430,28 @@ fn holder(lineage: &Lineage, c: &Credential) -> Holder {
         // user changes the permissions of its GetFederationToken and
         // GetSessionToken sessions. So the policy goes on the parent's user.
         // <https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_temp_control-access_disable-perms.html>
-        Some((_, ArnPrincipal::FederatedUser)) => return parent(),
+        // A leaked federated session used as a seed has no parent in the
+        // lineage: its events name the user that issued it.
+        Some((_, ArnPrincipal::FederatedUser)) if c.parent.is_some() => return parent(),
+        Some((_, ArnPrincipal::FederatedUser)) => return issuing_user(c),
         None => {}
     }
     match c.kind {
         CredentialKind::SessionToken | CredentialKind::Federated => parent(),
-        CredentialKind::Seed | CredentialKind::CreatedKey => match (&c.user_name, &c.account_id) {
-            (Some(name), Some(account)) => Holder::Iam(Principal {
-                account: account.clone(),
-                kind: PrincipalType::User,
-                name: name.clone(),
-            }),
-            _ => Holder::Unknown,
-        },
-        CredentialKind::AssumedRole => Holder::Unknown,
+        CredentialKind::Seed | CredentialKind::CreatedKey => issuing_user(c),
+        CredentialKind::AssumedRole | CredentialKind::RootSession => Holder::Unknown,
+    }
+}
+
+/// The IAM user the trail names as holding `c`, if it names one.
+fn issuing_user(c: &Credential) -> Holder {
+    match (&c.user_name, &c.account_id) {
+        (Some(name), Some(account)) => Holder::Iam(Principal {
+            account: account.clone(),
+            kind: PrincipalType::User,
+            name: name.clone(),
+        }),
+        _ => Holder::Unknown,
     }
 }
 
@@ -495,6 +500,11 @@ mod tests {
         let mut seed = cred("SEED", CredentialKind::Seed, None);
         seed.principal_arn = Some("arn:aws:iam::111111111111:user/ops/ci".into());
         seed.deactivated_at = Some(t("2025-12-08T16:00:00Z"));
+        seed.status_changes = vec![crate::trace::StatusChange {
+            time: t("2025-12-08T16:00:00Z"),
+            status: crate::model::KeyStatus::Inactive,
+            event_id: crate::model::EventId("d".into()),
+        }];
         let window = |k: &str, kind, issued: &str, expires: &str| {
             let mut c = cred(k, kind, Some("SEED"));
             c.issued_at = Some(t(issued));

@@ -18,7 +18,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::event::{Event, Identity, KeyOperation, Minted};
-use crate::model::{AccessKeyId, AccountId, CredentialKind, EventId, IdentityKind};
+use crate::model::{AccessKeyId, AccountId, CredentialKind, EventId, IdentityKind, KeyStatus};
 use crate::time::{Timestamp, parse_event_time, parse_expiration};
 
 /// Why a record that mentions a lineage key could not become an event.
@@ -75,6 +75,9 @@ struct RawRecord<'a> {
     response_elements: Option<Value>,
     resources: Option<Value>,
     additional_event_data: Option<Value>,
+    /// `"true"` in delivered logs; a boolean in some exports.
+    #[serde(borrow)]
+    session_credential_from_console: Option<&'a RawValue>,
     /// LookupEvents and the console's "Download events" wrap the real record
     /// in a JSON string.
     #[serde(rename = "CloudTrailEvent", borrow)]
@@ -96,6 +99,21 @@ struct RawIdentity<'a> {
     user_name: Option<Cow<'a, str>>,
     #[serde(borrow)]
     invoked_by: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    session_context: Option<RawSessionContext<'a>>,
+}
+
+#[derive(Deserialize)]
+struct RawSessionContext<'a> {
+    #[serde(borrow)]
+    attributes: Option<RawSessionAttributes<'a>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawSessionAttributes<'a> {
+    #[serde(borrow)]
+    creation_date: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
@@ -188,7 +206,7 @@ fn build(raw: RawRecord<'_>, origin: &Arc<str>) -> Result<Event, RecordError> {
         region: nonempty(raw.aws_region).unwrap_or_default(),
         source_ip: nonempty(raw.source_ip_address).unwrap_or_default(),
         user_agent: nonempty(raw.user_agent).unwrap_or_default(),
-        read_only: raw.read_only.and_then(read_only),
+        read_only: raw.read_only.and_then(flag),
         error_code,
         error_message: nonempty(raw.error_message),
         identity,
@@ -205,6 +223,10 @@ fn build(raw: RawRecord<'_>, origin: &Arc<str>) -> Result<Event, RecordError> {
         additional_event_data,
         minted,
         key_operation,
+        from_console: raw
+            .session_credential_from_console
+            .and_then(flag)
+            .unwrap_or(false),
         origin: Arc::clone(origin),
     })
 }
@@ -221,11 +243,18 @@ fn identity(raw: RawIdentity<'_>) -> Identity {
         access_key_id: raw.access_key_id.as_deref().and_then(AccessKeyId::parse),
         user_name: nonempty(raw.user_name),
         invoked_by: nonempty(raw.invoked_by),
+        session_issued: raw
+            .session_context
+            .and_then(|c| c.attributes)
+            .and_then(|a| a.creation_date)
+            .as_deref()
+            .and_then(parse_event_time),
     }
 }
 
-/// `readOnly` is a boolean in delivered logs and a string in some exports.
-fn read_only(raw: &RawValue) -> Option<bool> {
+/// `readOnly` is a boolean in delivered logs and a string in some exports;
+/// `sessionCredentialFromConsole` the other way round.
+fn flag(raw: &RawValue) -> Option<bool> {
     match raw.get() {
         "true" | "\"true\"" => Some(true),
         "false" | "\"false\"" => Some(false),
@@ -235,9 +264,12 @@ fn read_only(raw: &RawValue) -> Option<bool> {
 
 /// STS API defaults when neither an expiration nor `durationSeconds` is recorded.
 /// <https://docs.aws.amazon.com/STS/latest/APIReference/API_GetSessionToken.html>
+/// `AssumeRoot` sessions last 900 s unless asked otherwise (the most allowed).
+/// <https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoot.html>
 fn default_validity(kind: CredentialKind) -> Duration {
     match kind {
         CredentialKind::SessionToken | CredentialKind::Federated => Duration::from_secs(12 * 3600),
+        CredentialKind::RootSession => Duration::from_secs(900),
         _ => Duration::from_secs(3600),
     }
 }
@@ -262,6 +294,7 @@ fn minted(
         let kind = match name {
             "GetSessionToken" => CredentialKind::SessionToken,
             "GetFederationToken" => CredentialKind::Federated,
+            "AssumeRoot" => CredentialKind::RootSession,
             _ => CredentialKind::AssumedRole,
         };
         let duration = req
@@ -281,6 +314,11 @@ fn minted(
             principal_arn,
             role_arn: req_str("roleArn"),
             user_name: None,
+            task_policy: req
+                .and_then(|r| {
+                    str_at(r, &["taskPolicyArn", "arn"]).or_else(|| str_at(r, &["taskPolicyArn"]))
+                })
+                .map(str::to_owned),
         });
     }
     if name == "CreateAccessKey" {
@@ -294,19 +332,24 @@ fn minted(
             user_name: str_at(resp, &["accessKey", "userName"])
                 .map(str::to_owned)
                 .or_else(|| req_str("userName")),
+            task_policy: None,
         });
     }
     None
 }
 
 fn key_operation(name: &str, req: &Value) -> Option<KeyOperation> {
-    let deactivates = match name {
-        "DeleteAccessKey" => true,
-        "UpdateAccessKey" => str_at(req, &["status"]) == Some("Inactive"),
+    let status = match name {
+        "DeleteAccessKey" => Some(KeyStatus::Deleted),
+        "UpdateAccessKey" => match str_at(req, &["status"]) {
+            Some("Inactive") => Some(KeyStatus::Inactive),
+            Some("Active") => Some(KeyStatus::Active),
+            _ => None,
+        },
         _ => return None,
     };
     let key = str_at(req, &["accessKeyId"]).and_then(AccessKeyId::parse)?;
-    Some(KeyOperation { key, deactivates })
+    Some(KeyOperation { key, status })
 }
 
 /// What every redacted secret is replaced with.
@@ -462,12 +505,36 @@ mod tests {
             let json = format!(
                 r#"{{"eventID":"e","eventTime":"2025-12-08T14:00:00Z","eventName":"{name}","requestParameters":{{"accessKeyId":"AKIAEXAMPLE000000009","status":"{status}"}}}}"#
             );
-            parse(&json).unwrap().key_operation.map(|o| o.deactivates)
+            parse(&json).unwrap().key_operation.map(|o| o.status)
         };
-        assert_eq!(op("UpdateAccessKey", "Inactive"), Some(true));
-        assert_eq!(op("UpdateAccessKey", "Active"), Some(false));
-        assert_eq!(op("DeleteAccessKey", ""), Some(true));
+        assert_eq!(
+            op("UpdateAccessKey", "Inactive"),
+            Some(Some(KeyStatus::Inactive))
+        );
+        assert_eq!(
+            op("UpdateAccessKey", "Active"),
+            Some(Some(KeyStatus::Active))
+        );
+        assert_eq!(op("UpdateAccessKey", "Enabled"), Some(None));
+        assert_eq!(op("DeleteAccessKey", ""), Some(Some(KeyStatus::Deleted)));
         assert_eq!(op("ListAccessKeys", ""), None);
+    }
+
+    #[test]
+    fn console_sessions_and_session_creation() {
+        // The shape of a console action: sessionCredentialFromConsole sits at
+        // the top level, as a string.
+        let e = parse(r#"{"eventID":"e","eventTime":"2024-12-02T10:00:00Z","sessionCredentialFromConsole":"true",
+            "userIdentity":{"type":"FederatedUser","arn":"arn:aws:sts::1:federated-user/x","accessKeyId":"ASIAEXAMPLE000000001",
+            "sessionContext":{"attributes":{"creationDate":"2024-12-02T09:58:11Z","mfaAuthenticated":"false"}}}}"#).unwrap();
+        assert!(e.from_console);
+        assert_eq!(
+            e.identity.session_issued.unwrap().to_string(),
+            "2024-12-02T09:58:11Z"
+        );
+        let e = parse(r#"{"eventID":"e","eventTime":"2024-12-02T10:00:00Z","userIdentity":{"type":"IAMUser"}}"#).unwrap();
+        assert!(!e.from_console);
+        assert_eq!(e.identity.session_issued, None);
     }
 
     #[test]

@@ -107,6 +107,8 @@ pub enum CredentialKind {
     AssumedRole,
     /// A long-term key returned by `iam:CreateAccessKey`.
     CreatedKey,
+    /// A root session from `sts:AssumeRoot`, scoped by a task policy.
+    RootSession,
 }
 
 impl CredentialKind {
@@ -118,6 +120,7 @@ impl CredentialKind {
             CredentialKind::Federated => "federated",
             CredentialKind::AssumedRole => "assumed-role",
             CredentialKind::CreatedKey => "created-key",
+            CredentialKind::RootSession => "root-session",
         }
     }
 
@@ -125,7 +128,10 @@ impl CredentialKind {
     pub fn is_temporary(self) -> bool {
         matches!(
             self,
-            CredentialKind::SessionToken | CredentialKind::Federated | CredentialKind::AssumedRole
+            CredentialKind::SessionToken
+                | CredentialKind::Federated
+                | CredentialKind::AssumedRole
+                | CredentialKind::RootSession
         )
     }
 }
@@ -162,6 +168,54 @@ impl Relation {
 impl fmt::Display for Relation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// What `UpdateAccessKey` or `DeleteAccessKey` makes of a long-term key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyStatus {
+    /// `UpdateAccessKey … Active`: the key works again.
+    Active,
+    /// `UpdateAccessKey … Inactive`.
+    Inactive,
+    /// `DeleteAccessKey`: final.
+    Deleted,
+}
+
+impl KeyStatus {
+    /// Whether the key can be used in this status.
+    pub fn is_usable(self) -> bool {
+        self == KeyStatus::Active
+    }
+}
+
+/// What kind of credential a seed key turned out to be, from its own events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SeedType {
+    /// An access key of an IAM user or of the root user.
+    LongTerm,
+    /// A `GetSessionToken` session: `IAMUser` (or `Root`) with a session.
+    SessionToken,
+    /// A role session.
+    AssumedRole,
+    /// A `GetFederationToken` session.
+    Federated,
+    /// Credentials the console minted for a signed-in session.
+    ConsoleSession,
+}
+
+impl SeedType {
+    /// As the report and the summary name it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SeedType::LongTerm => "long-term",
+            SeedType::SessionToken => "session-token",
+            SeedType::AssumedRole => "assumed-role",
+            SeedType::Federated => "federated",
+            SeedType::ConsoleSession => "console-session",
+        }
     }
 }
 

@@ -273,6 +273,7 @@ mod tests {
                 event,
             }],
             duplicates_dropped: 0,
+            same_id_elsewhere: Default::default(),
         }
     }
 
