@@ -17,7 +17,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::classify::{Category, classify, is_denied};
-use crate::model::{AccessKeyId, AccountId, EventId, Relation};
+use crate::model::{AccessKeyId, AccountId, EventId, KeyStatus, Relation};
 use crate::time::Timestamp;
 use crate::timeline::{Row, Timeline};
 
@@ -260,16 +260,6 @@ impl BlastRadius {
                     bytes,
                 });
             }
-            if let Some(category) = classify(&e.service, &e.name, e.request_parameters.as_ref()) {
-                findings.entry(category).or_default().push(FindingEvent {
-                    event_time: e.time,
-                    event_id: e.id.clone(),
-                    access_key_id: row.key.clone(),
-                    service: e.service.clone(),
-                    action: e.name.clone(),
-                    error_code: e.error_code.clone(),
-                });
-            }
             ips.add(&e.source_ip, row);
             agents.add(&e.user_agent, row);
             let account = e
@@ -280,6 +270,29 @@ impl BlastRadius {
                 .map_or("", AccountId::as_str);
             accounts.add(account, row);
             regions.add(&e.region, row);
+        }
+        // Findings come from actions, and from anyone bringing a lineage key
+        // back to life: a reactivation is persistence whoever makes it.
+        let reactivates = |r: &Row| {
+            r.relation == Relation::Lifecycle
+                && r.event.key_operation.as_ref().and_then(|o| o.status) == Some(KeyStatus::Active)
+        };
+        for row in timeline
+            .rows
+            .iter()
+            .filter(|r| r.relation == Relation::Action || reactivates(r))
+        {
+            let e = &row.event;
+            if let Some(category) = classify(&e.service, &e.name, e.request_parameters.as_ref()) {
+                findings.entry(category).or_default().push(FindingEvent {
+                    event_time: e.time,
+                    event_id: e.id.clone(),
+                    access_key_id: row.key.clone(),
+                    service: e.service.clone(),
+                    action: e.name.clone(),
+                    error_code: e.error_code.clone(),
+                });
+            }
         }
         let mut resources: Vec<Resource> = resources.into_values().collect();
         for r in &mut resources {

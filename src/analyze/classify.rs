@@ -42,6 +42,9 @@ pub enum When {
     /// Only when this boolean request parameter is true
     /// (e.g. `withDecryption` on SSM reads).
     ParamTrue(&'static str),
+    /// Only when this string request parameter has this value
+    /// (e.g. `status` `Active` on `UpdateAccessKey`: a key brought back).
+    ParamIs(&'static str, &'static str),
 }
 
 /// How events become findings: `(eventSource, eventName, when, category)`.
@@ -61,6 +64,12 @@ pub const CLASSIFICATION: &[(&str, &str, When, Category)] = {
             "iam.amazonaws.com",
             "CreateAccessKey",
             Always,
+            PersistenceAndPrivilege,
+        ),
+        (
+            "iam.amazonaws.com",
+            "UpdateAccessKey",
+            ParamIs("status", "Active"),
             PersistenceAndPrivilege,
         ),
         (
@@ -507,6 +516,9 @@ pub fn classify(service: &str, name: &str, params: Option<&Value>) -> Option<Cat
                     When::ParamTrue(p) => params
                         .and_then(|v| v.get(*p))
                         .is_some_and(|v| v.as_bool() == Some(true) || v.as_str() == Some("true")),
+                    When::ParamIs(p, value) => {
+                        params.and_then(|v| v.get(*p)).and_then(Value::as_str) == Some(*value)
+                    }
                 }
         })
         .map(|(_, _, _, c)| *c)
@@ -547,6 +559,23 @@ mod tests {
             None
         );
         assert_eq!(classify("s3.amazonaws.com", "ListBuckets", None), None);
+        let status = |s: &str| serde_json::json!({"accessKeyId": "AKIA", "status": s});
+        assert_eq!(
+            classify(
+                "iam.amazonaws.com",
+                "UpdateAccessKey",
+                Some(&status("Active"))
+            ),
+            Some(Category::PersistenceAndPrivilege)
+        );
+        assert_eq!(
+            classify(
+                "iam.amazonaws.com",
+                "UpdateAccessKey",
+                Some(&status("Inactive"))
+            ),
+            None
+        );
         // No rule is listed twice.
         let mut seen = BTreeSet::new();
         for (s, n, _, _) in CLASSIFICATION {

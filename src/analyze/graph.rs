@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use super::Stats;
 use super::containment::{Containment, Status};
-use crate::model::{AccessKeyId, CredentialKind, EventId};
+use crate::model::{AccessKeyId, CredentialKind, EventId, SeedType};
 use crate::time::Timestamp;
 use crate::timeline::Timeline;
 use crate::trace::Credential;
@@ -20,8 +20,8 @@ use crate::trace::Credential;
 pub struct Node {
     /// The key id (validated `[A-Z0-9]`).
     pub key: AccessKeyId,
-    /// Its kind.
-    pub kind: CredentialKind,
+    /// Its kind; for a seed, what its events show it to be.
+    pub kind: String,
     /// Who holds it, as recorded. Attacker-influenced.
     pub principal: Option<String>,
     /// `issued → expires`, or `long-term`.
@@ -72,17 +72,11 @@ impl Graph {
             .collect();
         let mut graph = Graph::default();
         for c in by_depth {
-            let window = match (c.issued_at, c.expires_at) {
-                (Some(i), Some(e)) => format!("{i} → {e}"),
-                (Some(i), None) => format!("{i} → no expiry"),
-                (None, Some(e)) => format!("→ {e}"),
-                (None, None) => "long-term".to_owned(),
-            };
             graph.nodes.push(Node {
                 key: c.key.clone(),
-                kind: c.kind,
+                kind: kind_label(c),
+                window: validity(c),
                 principal: c.principal_arn.clone(),
-                window,
                 actions: stats.get(&c.key).map_or(0, |s| s.actions),
                 status: containment.state(&c.key).map(|s| s.status),
                 deactivated_at: c.deactivated_at,
@@ -108,5 +102,29 @@ impl Graph {
             }
         }
         graph
+    }
+}
+
+/// A credential's kind for people: a seed says what its own events show it
+/// to be, unless it is the usual leaked access key.
+pub fn kind_label(c: &Credential) -> String {
+    match c.seed_type {
+        Some(t) if c.kind == CredentialKind::Seed && t != SeedType::LongTerm => {
+            format!("seed ({})", t.as_str())
+        }
+        _ => c.kind.to_string(),
+    }
+}
+
+/// A credential's validity for people: `issued → expires`, or `long-term`.
+pub fn validity(c: &Credential) -> String {
+    let temporary = !c.is_long_term();
+    match (c.issued_at, c.expires_at) {
+        (Some(i), Some(e)) => format!("{i} → {e}"),
+        (Some(i), None) if temporary => format!("{i} → expiry unknown"),
+        (Some(i), None) => format!("{i} → no expiry"),
+        (None, Some(e)) => format!("→ {e}"),
+        (None, None) if temporary => "temporary, validity unknown".to_owned(),
+        (None, None) => "long-term".to_owned(),
     }
 }

@@ -170,7 +170,6 @@ pub fn write_mermaid<W: Write>(graph: &Graph, mut out: W) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::CredentialKind;
 
     const HOSTILE: &str = "x\"];evil[\"pwn\\N|`</b>\n}\u{1b}[31m";
 
@@ -180,7 +179,7 @@ mod tests {
             nodes: vec![
                 Node {
                     key: key("AKIAEXAMPLESEED00001"),
-                    kind: CredentialKind::Seed,
+                    kind: "seed".into(),
                     principal: None,
                     window: "long-term".into(),
                     actions: 1,
@@ -189,7 +188,7 @@ mod tests {
                 },
                 Node {
                     key: key("ASIAEXAMPLEROLE00001"),
-                    kind: CredentialKind::AssumedRole,
+                    kind: "assumed-role".into(),
                     principal: Some(format!("arn:aws:sts::1:assumed-role/r/{HOSTILE}")),
                     window: "w".into(),
                     actions: 0,

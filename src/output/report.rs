@@ -1,7 +1,13 @@
 //! The JSON report: the lineage and the inputs, for machines.
 //!
 //! Top-level keys: `keytrail_version`, `seed_keys`, `window`, `credentials`
-//! (one entry per lineage credential, ordered by depth then key), `inputs`
+//! (one entry per lineage credential, ordered by depth then key; besides
+//! its lineage, validity, principal and action counts, each says
+//! `seed_type` for seeds, `minted_by_key` for a seed minted inside the
+//! archive, `status_changes` (`time`, `status`: `active`, `inactive` or
+//! `deleted`, `event_id`) for long-term keys, `same_id_elsewhere`, the
+//! events with its key id that are not its actions, and `task_policy_arn`
+//! for `AssumeRoot` sessions), `inputs`
 //! (`files_read`, `bytes_read`, `records`, `skipped`, `partial`, and more),
 //! `timeline` (`rows`, `duplicates_dropped`) and `complete` (false when the
 //! exit status is 3). Times are RFC 3339 UTC strings; absent values are
@@ -27,7 +33,7 @@ use serde::Serialize;
 use super::Run;
 use crate::analyze::{Analysis, BlastRadius, Containment, Cutoff};
 use crate::inputs::InputStats;
-use crate::model::{AccessKeyId, AccountId, CredentialKind, EventId};
+use crate::model::{AccessKeyId, AccountId, CredentialKind, EventId, KeyStatus, SeedType};
 use crate::time::Timestamp;
 
 #[derive(Serialize)]
@@ -69,6 +75,18 @@ struct CredentialEntry<'a> {
     first_seen: Option<Timestamp>,
     last_seen: Option<Timestamp>,
     actions_after_deactivation: usize,
+    seed_type: Option<SeedType>,
+    minted_by_key: Option<&'a AccessKeyId>,
+    status_changes: Vec<StatusChangeEntry<'a>>,
+    same_id_elsewhere: usize,
+    task_policy_arn: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct StatusChangeEntry<'a> {
+    time: Timestamp,
+    status: KeyStatus,
+    event_id: &'a EventId,
 }
 
 #[derive(Serialize)]
@@ -110,6 +128,24 @@ pub fn write<W: Write>(run: &Run<'_>, analysis: &Analysis<'_>, mut out: W) -> io
                     first_seen: s.first_seen,
                     last_seen: s.last_seen,
                     actions_after_deactivation: s.actions_after_deactivation,
+                    seed_type: c.seed_type,
+                    minted_by_key: c.minted_by_key.as_ref(),
+                    status_changes: c
+                        .status_changes
+                        .iter()
+                        .map(|s| StatusChangeEntry {
+                            time: s.time,
+                            status: s.status,
+                            event_id: &s.event_id,
+                        })
+                        .collect(),
+                    same_id_elsewhere: analysis
+                        .timeline
+                        .same_id_elsewhere
+                        .get(&c.key)
+                        .copied()
+                        .unwrap_or(0),
+                    task_policy_arn: c.task_policy.as_deref(),
                 }
             })
             .collect(),

@@ -14,6 +14,7 @@ use super::Run;
 use super::sanitize::terminal;
 use crate::analyze::blast::Seen;
 use crate::analyze::containment::{Containment, Status};
+use crate::analyze::graph::{kind_label, validity};
 use crate::analyze::{Analysis, Stats};
 use crate::model::{AccessKeyId, Relation};
 use crate::time::Timestamp;
@@ -204,12 +205,13 @@ fn write_tree<W: Write>(
     } else {
         "├─ "
     };
-    let window = match (c.issued_at, c.expires_at) {
-        (Some(i), Some(e)) => format!("{} → {}", i, e),
-        (Some(i), None) => format!("{i} → no expiry"),
-        _ => "long-term".to_owned(),
-    };
-    write!(out, "{prefix}{branch}{} {} [{}]", c.key, c.kind, window)?;
+    write!(
+        out,
+        "{prefix}{branch}{} {} [{}]",
+        c.key,
+        kind_label(c),
+        validity(c)
+    )?;
     if let Some(arn) = &c.principal_arn {
         write!(out, " {}", terminal(arn))?;
     }
