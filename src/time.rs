@@ -133,7 +133,9 @@ pub fn parse_event_time(s: &str) -> Option<Timestamp> {
     if let Ok(t) = DateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f%:z") {
         return Some(Timestamp::from_chrono(t));
     }
-    ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"]
+    // The last form is ISO 8601 "basic", which AWS's userIdentity reference
+    // shows for sessionContext.attributes.creationDate.
+    ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y%m%dT%H%M%SZ"]
         .iter()
         .find_map(|fmt| NaiveDateTime::parse_from_str(s, fmt).ok())
         .map(Timestamp::from_naive_utc)
@@ -213,6 +215,7 @@ mod tests {
         assert_eq!(ts("2021-01-01 01:01:01"), "2021-01-01T01:01:01Z");
         assert_eq!(ts("2022-02-08 09:23:37+11:00"), "2022-02-07T22:23:37Z");
         assert_eq!(ts("2022-02-08T09:23:37+11:00"), "2022-02-07T22:23:37Z");
+        assert_eq!(ts("20131102T010628Z"), "2013-11-02T01:06:28Z");
         assert_eq!(ts("redacted"), "");
         assert_eq!(ts(""), "");
     }
