@@ -67,6 +67,12 @@ impl Event {
     pub fn succeeded(&self) -> bool {
         self.error_code.is_none()
     }
+
+    /// Whether the event can add a credential to the lineage: it minted
+    /// one, asked for a console sign-in token, or was made from the console.
+    pub fn may_extend_lineage(&self) -> bool {
+        self.minted.is_some() || self.from_console || self.name == "GetSigninToken"
+    }
 }
 
 /// `userIdentity`, reduced to what lineage and attribution need.

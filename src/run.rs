@@ -139,8 +139,12 @@ impl scan::Watchlist for Watch {
         Watch::windows(self)
     }
 
+    fn arns(&self) -> &BTreeMap<String, Span> {
+        Watch::arns(self)
+    }
+
     fn observe(&mut self, e: &Event) -> bool {
-        self.learn(e).is_some()
+        self.learn(e)
     }
 }
 

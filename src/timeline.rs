@@ -39,8 +39,9 @@ pub fn dedupe(mut events: Vec<Event>) -> (Vec<Event>, usize) {
 pub struct Row {
     /// Why the event is on the timeline.
     pub relation: Relation,
-    /// The lineage key: the one used (actions), acted on (lifecycle) or
-    /// minted (copies).
+    /// The lineage key: the one used (actions), acted on (lifecycle),
+    /// minted (copies), or whose sign-in token was used (sign-ins, which
+    /// carry no key of their own: their `access_key_id` column is empty).
     pub key: AccessKeyId,
     /// The kind of that key.
     pub kind: CredentialKind,
@@ -89,11 +90,21 @@ impl Timeline {
                 let c = lineage.get(&key)?;
                 let after_deactivation =
                     relation == Relation::Action && lineage.inactive_at(&key, event.time);
+                // A sign-in is the first step of the console session the
+                // credential's token opened: it belongs one level below it.
+                let (kind, parent, depth) = match relation {
+                    Relation::SignIn => (
+                        CredentialKind::ConsoleSession,
+                        Some(key.clone()),
+                        c.depth + 1,
+                    ),
+                    _ => (c.kind, c.parent.clone(), c.depth),
+                };
                 Some(Row {
                     relation,
-                    kind: c.kind,
-                    parent: c.parent.clone(),
-                    depth: c.depth,
+                    kind,
+                    parent,
+                    depth,
                     key,
                     after_deactivation,
                     event,
@@ -113,6 +124,9 @@ fn classify(e: &Event, lineage: &Lineage) -> Option<(Relation, AccessKeyId)> {
         && lineage.is_action(k, e)
     {
         return Some((Relation::Action, k.clone()));
+    }
+    if let Some(sign_in) = lineage.sign_in_of(e) {
+        return Some((Relation::SignIn, sign_in.by.clone()));
     }
     if let Some(op) = &e.key_operation
         && lineage.get(&op.key).is_some()

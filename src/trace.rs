@@ -219,9 +219,71 @@ pub struct Lineage {
     pub credentials: BTreeMap<AccessKeyId, Credential>,
     /// The seed window, for classifying seed actions.
     pub seed_window: Option<Span>,
+    /// Console sign-ins opened by lineage credentials, in time order.
+    pub sign_ins: Vec<SignIn>,
+}
+
+/// A successful `GetSigninToken` made with a lineage credential: for
+/// [`SIGN_IN_TOKEN`], a `ConsoleLogin` as its principal is the attacker's,
+/// and so is the console session it starts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignIn {
+    /// When the token was issued.
+    pub at: Timestamp,
+    /// The principal ARN the console session will carry.
+    pub arn: String,
+    /// The lineage credential that asked for the token.
+    pub by: AccessKeyId,
+    /// The `GetSigninToken` event.
+    pub event_id: EventId,
+}
+
+impl SignIn {
+    /// Whether a sign-in as `arn` at `t` used this token.
+    fn admits(&self, arn: &str, t: Timestamp) -> bool {
+        self.arn == arn && self.at <= t && t <= self.at.plus(SIGN_IN_TOKEN)
+    }
+}
+
+/// How long a sign-in token from the federation endpoint is valid.
+/// <https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_providers_enable-console-custom-url.html>
+pub const SIGN_IN_TOKEN: Duration = Duration::from_secs(15 * 60);
+
+/// How long a console session lasts when the trail does not say: the most
+/// the federation endpoint allows, 12 h for role sessions (`SessionDuration`
+/// up to 43,200 s) and 36 h for federated users (the life of their
+/// `GetFederationToken` credentials), so that a session still live is
+/// never reported expired.
+fn console_session_limit(parent: &Credential) -> Duration {
+    match parent.kind {
+        CredentialKind::Federated => Duration::from_secs(36 * 3600),
+        _ => Duration::from_secs(12 * 3600),
+    }
+}
+
+/// Whether `e` is a successful `GetSigninToken`.
+fn is_sign_in_token(e: &Event) -> bool {
+    e.service == "signin.amazonaws.com"
+        && e.name == "GetSigninToken"
+        && e.succeeded()
+        && e.response_elements
+            .as_ref()
+            .and_then(|r| r.get("GetSigninToken"))
+            .and_then(serde_json::Value::as_str)
+            .is_none_or(|v| v != "Failure")
 }
 
 impl Lineage {
+    /// The lineage credential whose sign-in token `e` (a `ConsoleLogin`
+    /// with no key of its own) used, if any.
+    pub fn sign_in_of(&self, e: &Event) -> Option<&SignIn> {
+        if e.name != "ConsoleLogin" || e.identity.access_key_id.is_some() {
+            return None;
+        }
+        let arn = e.identity.arn.as_deref()?;
+        self.sign_ins.iter().find(|s| s.admits(arn, e.time))
+    }
+
     /// The credential with this key id, if it is in the lineage.
     pub fn get(&self, key: &AccessKeyId) -> Option<&Credential> {
         self.credentials.get(key)
@@ -274,19 +336,34 @@ impl Lineage {
 
 /// Computes the lineage from deduplicated events.
 pub fn trace(events: &[Event], params: &TraceParams) -> Lineage {
-    // Successful minting events, by the key that made them.
+    // Successful minting and sign-in token events, by the key that made them.
     let mut mints: HashMap<&AccessKeyId, Vec<&Event>> = HashMap::new();
     for e in events {
-        if let (Some(actor), Some(m)) = (&e.identity.access_key_id, &e.minted)
-            && e.succeeded()
-            && params.mint_counts(m)
+        let mints_key = e
+            .minted
+            .as_ref()
+            .is_some_and(|m| e.succeeded() && params.mint_counts(m));
+        if let Some(actor) = &e.identity.access_key_id
+            && (mints_key || is_sign_in_token(e))
         {
             mints.entry(actor).or_default().push(e);
+        }
+    }
+    // Console actions, by the principal ARN they carry.
+    let mut console: HashMap<&str, Vec<&Event>> = HashMap::new();
+    for e in events.iter().filter(|e| e.from_console) {
+        if let (Some(arn), Some(_), Some(_)) = (
+            e.identity.arn.as_deref(),
+            &e.identity.access_key_id,
+            e.identity.session_issued,
+        ) {
+            console.entry(arn).or_default().push(e);
         }
     }
     let mut lineage = Lineage {
         credentials: BTreeMap::new(),
         seed_window: Some(params.seed_window),
+        sign_ins: Vec::new(),
     };
     for seed in &params.seeds {
         lineage
@@ -297,57 +374,127 @@ pub fn trace(events: &[Event], params: &TraceParams) -> Lineage {
     let mut depth = 0;
     while !frontier.is_empty() {
         depth += 1;
-        let mut next: BTreeMap<AccessKeyId, (&Event, AccessKeyId)> = BTreeMap::new();
+        let mut next: BTreeMap<AccessKeyId, Candidate<'_>> = BTreeMap::new();
         for parent in &frontier {
             for e in mints.get(parent).into_iter().flatten() {
                 if !lineage.is_action(parent, e) {
                     continue;
                 }
-                let Some(m) = &e.minted else { continue };
-                if lineage.credentials.contains_key(&m.key) {
+                if let Some(m) = &e.minted {
+                    let c = Candidate {
+                        event: e,
+                        parent: parent.clone(),
+                        issued_at: e.time,
+                        minted: m.clone(),
+                    };
+                    c.offer(&mut next, &lineage);
                     continue;
                 }
-                let better = next
-                    .get(&m.key)
-                    .is_none_or(|(best, _)| (e.time, &e.id) < (best.time, &best.id));
-                if better {
-                    next.insert(m.key.clone(), (e, parent.clone()));
+                let Some(arn) = &e.identity.arn else { continue };
+                let sign_in = SignIn {
+                    at: e.time,
+                    arn: arn.clone(),
+                    by: parent.clone(),
+                    event_id: e.id.clone(),
+                };
+                let Some(p) = lineage.get(parent) else {
+                    continue;
+                };
+                let limit = console_session_limit(p);
+                let parent_expiry = p.expires_at.filter(|_| p.kind == CredentialKind::Federated);
+                for action in console.get(arn.as_str()).into_iter().flatten() {
+                    let (Some(key), Some(issued)) = (
+                        &action.identity.access_key_id,
+                        action.identity.session_issued,
+                    ) else {
+                        continue;
+                    };
+                    if !sign_in.admits(arn, issued) {
+                        continue;
+                    }
+                    let limit = issued.plus(limit);
+                    let c = Candidate {
+                        event: e,
+                        parent: parent.clone(),
+                        issued_at: issued,
+                        minted: Minted {
+                            key: key.clone(),
+                            kind: CredentialKind::ConsoleSession,
+                            expires_at: Some(parent_expiry.map_or(limit, |x| x.min(limit))),
+                            principal_arn: Some(arn.clone()),
+                            role_arn: None,
+                            user_name: None,
+                            task_policy: None,
+                        },
+                    };
+                    c.offer(&mut next, &lineage);
                 }
+                lineage.sign_ins.push(sign_in);
             }
         }
         frontier = next.keys().cloned().collect();
-        for (key, (e, parent)) in next {
-            let Some(m) = &e.minted else { continue };
+        for (key, c) in next {
+            let m = &c.minted;
             lineage.credentials.insert(
                 key.clone(),
                 Credential {
                     key: key.clone(),
                     kind: m.kind,
-                    parent: Some(parent),
+                    parent: Some(c.parent),
                     depth,
-                    minted_by: Some(e.id.clone()),
-                    issued_at: Some(e.time),
+                    minted_by: Some(c.event.id.clone()),
+                    issued_at: Some(c.issued_at),
                     expires_at: m.expires_at,
                     principal_arn: m.principal_arn.clone(),
                     role_arn: m.role_arn.clone(),
                     user_name: m.user_name.clone(),
-                    owner: owner(e, m),
+                    owner: owner(c.event, m),
                     task_policy: m.task_policy.clone(),
                     ..Credential::seed(key.clone())
                 },
             );
         }
     }
+    lineage
+        .sign_ins
+        .sort_by(|a, b| (a.at, &a.event_id).cmp(&(b.at, &b.event_id)));
     attribute(&mut lineage, events);
     lineage
+}
+
+/// A credential a lineage credential may have minted, competing with other
+/// events that mint the same key id.
+struct Candidate<'e> {
+    /// The minting (or sign-in token) event.
+    event: &'e Event,
+    parent: AccessKeyId,
+    issued_at: Timestamp,
+    minted: Minted,
+}
+
+impl<'e> Candidate<'e> {
+    /// Enters this candidate for a key not yet in `lineage`: among those
+    /// for one key, the earliest `(eventTime, eventID)` wins.
+    fn offer(self, next: &mut BTreeMap<AccessKeyId, Candidate<'e>>, lineage: &Lineage) {
+        if lineage.credentials.contains_key(&self.minted.key) {
+            return;
+        }
+        let better = next.get(&self.minted.key).is_none_or(|best| {
+            (self.event.time, &self.event.id) < (best.event.time, &best.event.id)
+        });
+        if better {
+            next.insert(self.minted.key.clone(), self);
+        }
+    }
 }
 
 /// The owner a minting event gives the credential it mints.
 fn owner(mint: &Event, m: &Minted) -> Option<Owner> {
     match m.kind {
-        CredentialKind::AssumedRole | CredentialKind::Federated | CredentialKind::RootSession => {
-            m.principal_arn.clone().map(Owner::Arn)
-        }
+        CredentialKind::AssumedRole
+        | CredentialKind::Federated
+        | CredentialKind::RootSession
+        | CredentialKind::ConsoleSession => m.principal_arn.clone().map(Owner::Arn),
         // A user's own session, or a key for a user: the user named in the
         // request, else the caller itself.
         CredentialKind::SessionToken | CredentialKind::CreatedKey => {
@@ -486,6 +633,10 @@ fn attribute(lineage: &mut Lineage, events: &[Event]) {
 pub struct Watch {
     params: TraceParams,
     windows: BTreeMap<AccessKeyId, Span>,
+    /// Principal ARNs a watched key asked a sign-in token for.
+    arns: BTreeMap<String, Span>,
+    /// Those sign-ins, to tell their console sessions from others.
+    sign_ins: Vec<(String, Timestamp)>,
 }
 
 impl Watch {
@@ -499,7 +650,15 @@ impl Watch {
         Watch {
             params: params.clone(),
             windows,
+            arns: BTreeMap::new(),
+            sign_ins: Vec::new(),
         }
+    }
+
+    /// Principal ARNs whose console sign-ins are followed, and when their
+    /// console sessions can act.
+    pub fn arns(&self) -> &BTreeMap<String, Span> {
+        &self.arns
     }
 
     /// The seed keys.
@@ -512,13 +671,73 @@ impl Watch {
         &self.windows
     }
 
-    /// Learns from one event; returns the key it added, if any.
-    pub fn learn(&mut self, e: &Event) -> Option<AccessKeyId> {
-        let actor = e.identity.access_key_id.as_ref()?;
+    /// Learns from one event; returns whether it added a key or an ARN.
+    pub fn learn(&mut self, e: &Event) -> bool {
+        self.learn_console_key(e) || self.learn_sign_in(e) || self.learn_mint(e).is_some()
+    }
+
+    /// Whether `e` was made with a watched key inside its window.
+    fn by_watched(&self, e: &Event) -> bool {
+        e.identity
+            .access_key_id
+            .as_ref()
+            .and_then(|k| self.windows.get(k))
+            .is_some_and(|w| w.start <= e.time && e.time <= w.end)
+    }
+
+    /// A sign-in token asked for by a watched key: its principal ARN is
+    /// searched for until the longest console session could end.
+    fn learn_sign_in(&mut self, e: &Event) -> bool {
+        let Some(arn) = &e.identity.arn else {
+            return false;
+        };
+        if !is_sign_in_token(e) || !self.by_watched(e) {
+            return false;
+        }
+        if self.sign_ins.iter().any(|(a, t)| a == arn && *t == e.time) {
+            return false;
+        }
+        self.sign_ins.push((arn.clone(), e.time));
+        let end = e
+            .time
+            .plus(SIGN_IN_TOKEN + Duration::from_secs(36 * 3600) + SLACK);
+        let span = self
+            .arns
+            .entry(arn.clone())
+            .or_insert(Span { start: e.time, end });
+        span.start = span.start.min(e.time);
+        span.end = span.end.max(end);
+        true
+    }
+
+    /// The key of a console session that a watched sign-in started.
+    fn learn_console_key(&mut self, e: &Event) -> bool {
+        let (Some(arn), Some(key), Some(issued)) = (
+            &e.identity.arn,
+            &e.identity.access_key_id,
+            e.identity.session_issued,
+        ) else {
+            return false;
+        };
+        let opened = self
+            .sign_ins
+            .iter()
+            .any(|(a, t)| a == arn && *t <= issued && issued <= t.plus(SIGN_IN_TOKEN));
+        if !e.from_console || !opened || self.windows.contains_key(key) {
+            return false;
+        }
+        let window = Span {
+            start: issued.minus(SLACK),
+            end: issued.plus(Duration::from_secs(36 * 3600) + SLACK),
+        };
+        self.windows.insert(key.clone(), window);
+        true
+    }
+
+    /// A key minted by a watched key.
+    fn learn_mint(&mut self, e: &Event) -> Option<AccessKeyId> {
         let m = e.minted.as_ref()?;
-        let parent_window = self.windows.get(actor)?;
-        let inside = parent_window.start <= e.time && e.time <= parent_window.end;
-        if !e.succeeded() || !inside || !self.params.mint_counts(m) {
+        if !e.succeeded() || !self.by_watched(e) || !self.params.mint_counts(m) {
             return None;
         }
         if self.windows.contains_key(&m.key) {
@@ -801,18 +1020,10 @@ mod tests {
     #[test]
     fn watch_learns_keys_as_they_appear() {
         let mut w = Watch::new(&params(&["SEED"]));
-        assert_eq!(
-            w.learn(&mint("2", 2, "SESS", "ROLE", CredentialKind::AssumedRole)),
-            None
-        );
-        assert_eq!(
-            w.learn(&mint("1", 1, "SEED", "SESS", CredentialKind::SessionToken)),
-            Some(key("SESS"))
-        );
-        assert_eq!(
-            w.learn(&mint("2", 2, "SESS", "ROLE", CredentialKind::AssumedRole)),
-            Some(key("ROLE"))
-        );
+        assert!(!w.learn(&mint("2", 2, "SESS", "ROLE", CredentialKind::AssumedRole)));
+        assert!(w.learn(&mint("1", 1, "SEED", "SESS", CredentialKind::SessionToken)));
+        assert!(w.windows().contains_key(&key("SESS")));
+        assert!(w.learn(&mint("2", 2, "SESS", "ROLE", CredentialKind::AssumedRole)));
         assert_eq!(
             w.windows()[&key("ROLE")],
             Span {
@@ -820,5 +1031,56 @@ mod tests {
                 end: at(62).plus(SLACK)
             }
         );
+    }
+
+    /// GetFederationToken, GetSigninToken, then console actions whose session
+    /// began within the token's 15 minutes: the Datadog Security Labs
+    /// incident of December 2024.
+    #[test]
+    fn a_console_session_joins_the_lineage_through_its_sign_in() {
+        let arn = "arn:aws:sts::111111111111:federated-user/console-fed";
+        let mut fed = mint("1", 0, "SEED", "FEDR", CredentialKind::Federated);
+        if let Some(m) = &mut fed.minted {
+            m.principal_arn = Some(arn.into());
+            m.expires_at = Some(at(36 * 60));
+        }
+        let mut token = event("2", 5, Some("FEDR"));
+        token.service = "signin.amazonaws.com".into();
+        token.name = "GetSigninToken".into();
+        token.identity.arn = Some(arn.into());
+        let console = |id: &str, minute, k: &str, issued| {
+            let mut e = event(id, minute, Some(k));
+            e.name = "CreateRole".into();
+            e.from_console = true;
+            e.identity.arn = Some(arn.into());
+            e.identity.session_issued = Some(at(issued));
+            e
+        };
+        let events = vec![
+            fed.clone(),
+            token.clone(),
+            console("3", 10, "CONS", 6),
+            // Another console session of the same principal, begun long
+            // after the token expired.
+            console("4", 125, "LATE", 120),
+        ];
+        let l = trace(&events, &params(&["SEED"]));
+        let c = l.get(&key("CONS")).expect("linked");
+        assert_eq!(
+            (c.kind, c.parent.clone(), c.depth),
+            (CredentialKind::ConsoleSession, Some(key("FEDR")), 2)
+        );
+        assert_eq!(c.issued_at, Some(at(6)));
+        // A federated user's console lasts as long as its credentials.
+        assert_eq!(c.expires_at, Some(at(36 * 60)));
+        assert!(l.get(&key("LATE")).is_none());
+        assert_eq!(l.sign_ins.len(), 1);
+
+        // The watch list follows the same path while files are read.
+        let mut w = Watch::new(&params(&["SEED"]));
+        assert!(w.learn(&fed) && w.learn(&token));
+        assert!(w.arns().contains_key(arn));
+        assert!(w.learn(&console("3", 10, "CONS", 6)));
+        assert!(!w.learn(&console("4", 125, "LATE", 120)));
     }
 }

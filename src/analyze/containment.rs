@@ -439,6 +439,7 @@ fn holder(lineage: &Lineage, c: &Credential) -> Holder {
     match c.kind {
         CredentialKind::SessionToken | CredentialKind::Federated => parent(),
         CredentialKind::Seed | CredentialKind::CreatedKey => issuing_user(c),
+        CredentialKind::ConsoleSession => parent(),
         CredentialKind::AssumedRole | CredentialKind::RootSession => Holder::Unknown,
     }
 }
@@ -481,6 +482,7 @@ mod tests {
         Lineage {
             credentials: creds.into_iter().map(|c| (c.key.clone(), c)).collect(),
             seed_window: None,
+            sign_ins: Vec::new(),
         }
     }
 

@@ -109,6 +109,9 @@ pub enum CredentialKind {
     CreatedKey,
     /// A root session from `sts:AssumeRoot`, scoped by a task policy.
     RootSession,
+    /// Credentials the console minted after a sign-in with a lineage
+    /// credential's `GetSigninToken`.
+    ConsoleSession,
 }
 
 impl CredentialKind {
@@ -121,6 +124,7 @@ impl CredentialKind {
             CredentialKind::AssumedRole => "assumed-role",
             CredentialKind::CreatedKey => "created-key",
             CredentialKind::RootSession => "root-session",
+            CredentialKind::ConsoleSession => "console-session",
         }
     }
 
@@ -132,6 +136,7 @@ impl CredentialKind {
                 | CredentialKind::Federated
                 | CredentialKind::AssumedRole
                 | CredentialKind::RootSession
+                | CredentialKind::ConsoleSession
         )
     }
 }
@@ -152,6 +157,10 @@ pub enum Relation {
     Lifecycle,
     /// The role account's copy of a cross-account minting call.
     Copy,
+    /// A `ConsoleLogin` made with a sign-in token a lineage credential asked
+    /// for.
+    #[serde(rename = "sign-in")]
+    SignIn,
 }
 
 impl Relation {
@@ -161,6 +170,7 @@ impl Relation {
             Relation::Action => "action",
             Relation::Lifecycle => "lifecycle",
             Relation::Copy => "copy",
+            Relation::SignIn => "sign-in",
         }
     }
 }

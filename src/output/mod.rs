@@ -30,7 +30,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::inputs::InputStats;
-use crate::model::{AccessKeyId, AccountId, IdentityKind};
+use crate::model::{AccessKeyId, AccountId, IdentityKind, Relation};
 use crate::time::{Span, Timestamp};
 use crate::timeline::{Row, Timeline};
 
@@ -120,7 +120,7 @@ impl Row {
             Cell::Time(e.time),
             text(e.id.as_str()),
             text(self.relation.as_str()),
-            text(self.key.as_str()),
+            Cell::Text(Some(self.key.as_str()).filter(|_| self.relation != Relation::SignIn)),
             text(self.kind.as_str()),
             Cell::Text(self.parent.as_ref().map(|p| p.as_str())),
             Cell::Int(self.depth),

@@ -441,6 +441,7 @@ mod tests {
         Lineage {
             credentials: creds.into_iter().map(|c| (c.key.clone(), c)).collect(),
             seed_window: None,
+            sign_ins: Vec::new(),
         }
     }
 

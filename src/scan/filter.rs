@@ -17,6 +17,8 @@ pub(super) enum Seen {
     Partly,
     /// Read whole: the key ids it holds are in [`Filters`] at `at`.
     Whole { at: u32, len: u8 },
+    /// Not a log of events (a digest): it holds nothing to look for.
+    NotEvents,
 }
 
 /// The [`KeyFilter`]s of the files read whole, one after another, in chunks:
@@ -52,8 +54,10 @@ impl Filters {
 
     /// Whether a file may hold `key`, as far as its reads tell.
     pub(super) fn may_hold(&self, seen: Seen, key: &AccessKeyId) -> bool {
-        let Seen::Whole { at, len } = seen else {
-            return true;
+        let (at, len) = match seen {
+            Seen::Whole { at, len } => (at, len),
+            Seen::NotEvents => return false,
+            Seen::Unread | Seen::Partly => return true,
         };
         let (chunk, from) = (at as usize / Self::CHUNK, at as usize % Self::CHUNK);
         self.chunks

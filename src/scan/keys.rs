@@ -4,8 +4,15 @@
 //! late re-reads only what was never searched for it. Keys therefore get a
 //! stable small id (their position in the [`Matcher`]), and a file's set is a
 //! bit set over those ids: a word for the usual case of under 64 keys.
+//!
+//! A console session's key is not named by any minting event: it is found
+//! through the principal ARN its sign-in token was issued for. Those ARNs
+//! are watched too, as [`Needle::Arn`], in the same id space; records are
+//! searched for them only while there are some, which is rare.
 
 use std::collections::HashMap;
+
+use memchr::memmem::Finder;
 
 use super::Watchlist;
 use super::filter::key_hash;
@@ -18,7 +25,10 @@ use crate::time::Span;
 /// its id in a [`KeySet`], so sets made against an older matcher stay valid.
 #[derive(Clone)]
 pub(super) struct Matcher {
-    pub(super) keys: Vec<(AccessKeyId, Span)>,
+    pub(super) keys: Vec<(Needle, Span)>,
+    /// The ids of the [`Needle::Arn`]s: records are searched for them only
+    /// when there are any.
+    pub(super) arns: Vec<usize>,
     /// Ids by the [`key_hash`] of their key: the scan hashes every
     /// `accessKeyId` value it meets for the file's filter anyway.
     ids: HashMap<u64, Vec<usize>>,
@@ -29,6 +39,7 @@ impl Matcher {
     pub(super) fn new(watch: &impl Watchlist) -> Matcher {
         let empty = Matcher {
             keys: Vec::new(),
+            arns: Vec::new(),
             ids: HashMap::new(),
             seeds: KeySet::default(),
         };
@@ -46,10 +57,29 @@ impl Matcher {
                     grown.seeds.insert(id);
                 }
                 grown.ids.entry(hash).or_default().push(id);
-                grown.keys.push((k.clone(), *w));
+                grown.keys.push((Needle::Key(k.clone()), *w));
+            }
+        }
+        for (arn, w) in watch.arns() {
+            let known = grown
+                .arns
+                .iter()
+                .any(|&id| grown.arn(id).is_some_and(|f| f.needle() == arn.as_bytes()));
+            if !known {
+                grown.arns.push(grown.keys.len());
+                let finder = Box::new(Finder::new(arn.as_bytes()).into_owned());
+                grown.keys.push((Needle::Arn(finder), *w));
             }
         }
         grown
+    }
+
+    /// The finder of the ARN with this id.
+    pub(super) fn arn(&self, id: usize) -> Option<&Finder<'static>> {
+        match &self.keys.get(id)?.0 {
+            Needle::Arn(f) => Some(f),
+            Needle::Key(_) => None,
+        }
     }
 
     /// The id of a key found in a record, with its [`key_hash`], if it is
@@ -59,7 +89,7 @@ impl Matcher {
             .get(&hash)?
             .iter()
             .copied()
-            .find(|&id| self.keys[id].0.as_str().as_bytes() == key)
+            .find(|&id| matches!(&self.keys[id].0, Needle::Key(k) if k.as_str().as_bytes() == key))
     }
 
     /// The keys a file with this span has to be searched for: those whose
@@ -72,6 +102,16 @@ impl Matcher {
             .filter(move |(id, (_, w))| w.overlaps(span) || self.seeds.contains(*id))
             .map(|(id, _)| id)
     }
+}
+
+/// What a record is searched for.
+#[derive(Clone)]
+pub(super) enum Needle {
+    /// A key id, in the record's `accessKeyId` fields.
+    Key(AccessKeyId),
+    /// A principal ARN whose console sign-in is followed, anywhere in the
+    /// record.
+    Arn(Box<Finder<'static>>),
 }
 
 /// A set of watched keys, by id: a word for the first 64, so the few bytes

@@ -38,8 +38,8 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
-use filter::Filters;
-use keys::Matcher;
+use filter::{Filters, Seen};
+use keys::{Matcher, Needle};
 use tally::{Scanned, Tally};
 
 use crate::error::Result;
@@ -71,6 +71,9 @@ pub trait Watchlist: Send + Sync {
     fn seeds(&self) -> &BTreeSet<AccessKeyId>;
     /// Every watched key, with the window in which it can appear.
     fn windows(&self) -> &BTreeMap<AccessKeyId, Span>;
+    /// Principal ARNs whose console sign-ins are followed, with the window
+    /// in which their console sessions can act.
+    fn arns(&self) -> &BTreeMap<String, Span>;
     /// Learns from one parsed event; returns whether a key was added.
     fn observe(&mut self, e: &Event) -> bool;
 }
@@ -181,7 +184,7 @@ pub fn run<W: Watchlist>(
         let mut learned = false;
         loop {
             let mut grew = false;
-            for e in tally.events.iter().filter(|e| e.minted.is_some()) {
+            for e in tally.events.iter().filter(|e| e.may_extend_lineage()) {
                 grew |= guard.watch.observe(e);
             }
             learned |= grew;
@@ -209,8 +212,13 @@ pub fn run<W: Watchlist>(
 /// field. This is what keeps a late-discovered long-lived key from
 /// re-reading every file after it.
 fn has_pending(input: &Input, file: &Scanned, filters: &Filters, matcher: &Matcher) -> bool {
-    matcher.keys.iter().enumerate().any(|(id, (k, w))| {
-        w.overlaps(&input.span) && !file.searched.contains(id) && filters.may_hold(file.seen, k)
+    matcher.keys.iter().enumerate().any(|(id, (needle, w))| {
+        let may_hold = match needle {
+            Needle::Key(k) => filters.may_hold(file.seen, k),
+            // An ARN can be anywhere: any file of events may hold it.
+            Needle::Arn(_) => !matches!(file.seen, Seen::NotEvents),
+        };
+        w.overlaps(&input.span) && !file.searched.contains(id) && may_hold
     })
 }
 

@@ -61,9 +61,10 @@ impl Tally {
         file.searched.extend(&r.searched);
         // A re-read's filter is kept anew: the words of the first are left
         // unused, at most 128 bytes for each of the few files re-read.
-        file.seen = match r.keys {
-            Some(f) => self.filters.add(&f.0),
-            None => Seen::Partly,
+        file.seen = match (&r.status, r.keys) {
+            (Status::NotEvents(_), _) => Seen::NotEvents,
+            (_, Some(f)) => self.filters.add(&f.0),
+            (_, None) => Seen::Partly,
         };
         let source = &r.name;
         stats

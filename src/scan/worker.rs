@@ -173,11 +173,23 @@ impl<W: Watchlist> decode::Sink for FileSink<'_, W> {
                 collected |= self.before.contains(id);
             }
         }
+        for &id in &self.matcher.arns {
+            let (live, before) = (self.live.contains(id), self.before.contains(id));
+            if (live || before)
+                && self
+                    .matcher
+                    .arn(id)
+                    .is_some_and(|f| f.find(record).is_some())
+            {
+                hit |= live;
+                collected |= before;
+            }
+        }
         hit && !collected
     }
 
     fn event(&mut self, e: Event) {
-        if e.minted.is_some() {
+        if e.may_extend_lineage() {
             let mut guard = write(self.shared);
             if guard.watch.observe(&e) {
                 guard.matcher = Arc::new(guard.matcher.grown(&guard.watch));
