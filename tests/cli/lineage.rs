@@ -103,9 +103,12 @@ fn csv_rows(path: &Path) -> Vec<Row> {
 impl Traced {
     /// The report's entry for `key`; fails if it is not in the lineage.
     fn credential(&self, key: &str) -> Value {
-        credentials(&self.report)
-            .remove(key)
-            .unwrap_or_else(|| panic!("{key} is not in the lineage: {:#}", self.report["credentials"]))
+        credentials(&self.report).remove(key).unwrap_or_else(|| {
+            panic!(
+                "{key} is not in the lineage: {:#}",
+                self.report["credentials"]
+            )
+        })
     }
 
     /// Whether `key` is a lineage credential.
@@ -356,8 +359,18 @@ fn leaked_role_session_seed_names_its_minting_event_and_its_role() {
 fn leaked_sessions_are_typed_by_their_own_events() {
     for (key, seed_type, issued_at, cutoff) in [
         (SEED_FEDR, "federated", at("07:00"), "2025-12-08T07:45:00Z"),
-        (SEED_SESS, "session-token", at("06:00"), "2025-12-08T06:30:00Z"),
-        (SEED_CONS, "console-session", at("05:25"), "2025-12-08T05:45:00Z"),
+        (
+            SEED_SESS,
+            "session-token",
+            at("06:00"),
+            "2025-12-08T06:30:00Z",
+        ),
+        (
+            SEED_CONS,
+            "console-session",
+            at("05:25"),
+            "2025-12-08T05:45:00Z",
+        ),
     ] {
         let t = trace(key, cutoff);
         let seed = t.credential(key);
@@ -410,10 +423,7 @@ fn summary_says_what_each_seed_is() {
             .lines()
             .find(|l| l.starts_with(key))
             .unwrap_or_else(|| panic!("no lineage line for {key}:\n{stdout}"));
-        assert!(
-            line.starts_with(&format!("{key} {label}")),
-            "{key}: {line}"
-        );
+        assert!(line.starts_with(&format!("{key} {label}")), "{key}: {line}");
         if key.starts_with("ASIA") {
             assert!(!line.contains("[long-term]"), "{line}");
         }
@@ -430,7 +440,10 @@ fn assume_root_session_is_traced_and_out_of_any_policy_reach() {
     assert_eq!(session["kind"], "root-session");
     assert_eq!(session["parent_key_id"], ROOT);
     assert_eq!(session["depth"], 1);
-    assert_eq!(session["minted_by_event_id"], event_id("AssumeRoot", "11:00"));
+    assert_eq!(
+        session["minted_by_event_id"],
+        event_id("AssumeRoot", "11:00")
+    );
     assert_eq!(session["issued_at"], at("11:00"));
     // No expiration in the response: AssumeRoot's 900 s default.
     assert_eq!(session["expires_at"], at("11:15"));
@@ -441,9 +454,7 @@ fn assume_root_session_is_traced_and_out_of_any_policy_reach() {
     );
 
     assert_eq!(t.status(ROOT_SESS), "unreachable");
-    let reason = t.containment(ROOT_SESS)["reason"]
-        .as_str()
-        .expect("reason");
+    let reason = t.containment(ROOT_SESS)["reason"].as_str().expect("reason");
     assert!(reason.contains("sts:AssumeRoot"), "{reason}");
     // Nothing in the member account can carry a policy for it.
     let files = t.deny_files();
@@ -529,13 +540,7 @@ fn console_session_outside_the_sign_in_window_is_not_linked() {
 fn console_session_lives_as_long_as_its_federation_credentials() {
     let t = trace(CONS, "2025-12-08T16:00:00Z");
     // GetFederationToken with durationSeconds 129600 at 13:00: 36 hours.
-    assert_eq!(
-        t.credential(CONS_FED)["expires_at"],
-        "2025-12-10T01:00:00Z"
-    );
-    assert_eq!(
-        t.credential(CONS_WEB)["expires_at"],
-        "2025-12-10T01:00:00Z"
-    );
+    assert_eq!(t.credential(CONS_FED)["expires_at"], "2025-12-10T01:00:00Z");
+    assert_eq!(t.credential(CONS_WEB)["expires_at"], "2025-12-10T01:00:00Z");
     assert_ne!(t.status(CONS_WEB), "expired");
 }
