@@ -135,10 +135,14 @@ pub fn parse_event_time(s: &str) -> Option<Timestamp> {
     }
     // The last form is ISO 8601 "basic", which AWS's userIdentity reference
     // shows for sessionContext.attributes.creationDate.
-    ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y%m%dT%H%M%SZ"]
-        .iter()
-        .find_map(|fmt| NaiveDateTime::parse_from_str(s, fmt).ok())
-        .map(Timestamp::from_naive_utc)
+    [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y%m%dT%H%M%SZ",
+    ]
+    .iter()
+    .find_map(|fmt| NaiveDateTime::parse_from_str(s, fmt).ok())
+    .map(Timestamp::from_naive_utc)
 }
 
 /// Parses `responseElements.credentials.expiration` in any form seen in real

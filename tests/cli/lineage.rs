@@ -57,11 +57,16 @@ struct Traced {
 
 /// `keytrail trace --key KEY fixtures/lineage … --cutoff CUTOFF -q`.
 fn trace(key: &str, cutoff: &str) -> Traced {
+    trace_with(key, cutoff, &[])
+}
+
+/// [`trace`], with more options.
+fn trace_with(key: &str, cutoff: &str, more: &[&str]) -> Traced {
     let env = TestEnv::new();
     let report = env.path("report.json");
     let csv = env.path("timeline.csv");
     let deny = env.path("deny");
-    let out = env.trace(&[
+    let mut args = vec![
         "--key",
         key,
         TRAIL,
@@ -74,7 +79,9 @@ fn trace(key: &str, cutoff: &str) -> Traced {
         "--cutoff",
         cutoff,
         "-q",
-    ]);
+    ];
+    args.extend_from_slice(more);
+    let out = env.trace(&args);
     assert_eq!(code(&out), 0, "{}", show(&out));
     Traced {
         report: read_json(&report),
@@ -315,8 +322,18 @@ fn reused_temporary_id_elsewhere_is_counted_not_followed() {
     ] {
         assert!(t.row(id).is_none(), "{id} is on the timeline");
     }
-    assert_eq!(t.credential(REUS_ROLE)["same_id_elsewhere"], 2);
+    // Only the files that can hold the credential's events are read for
+    // its id: its validity, with slack, plus the delivery margin. The reuse
+    // at the same time is counted; the one two days later lies in files
+    // never searched for this id, unless the margin reaches them.
+    assert_eq!(t.credential(REUS_ROLE)["same_id_elsewhere"], 1);
     assert_eq!(t.credential(REUS)["same_id_elsewhere"], 0);
+    let wide = trace_with(REUS, "2025-12-08T12:00:00Z", &["--delivery-margin", "72h"]);
+    assert_eq!(wide.credential(REUS_ROLE)["same_id_elsewhere"], 2);
+    assert!(
+        wide.row(event_id("GetCallerIdentity", "2025-12-10T09:10:00Z"))
+            .is_none()
+    );
 }
 
 // ---------------------------------------------------------------------------
