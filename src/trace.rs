@@ -570,7 +570,14 @@ fn attribute(lineage: &mut Lineage, events: &[Event]) {
         let Some(key) = &e.identity.access_key_id else {
             continue;
         };
-        if !lineage.is_action(key, e) {
+        // A seed is described by any of its events, in the window or not; a
+        // minted credential only by its own actions, not by another session
+        // that was given the same id.
+        let own = lineage
+            .get(key)
+            .is_some_and(|c| c.kind == CredentialKind::Seed)
+            || lineage.is_action(key, e);
+        if !own {
             continue;
         }
         if let Some(c) = lineage.credentials.get_mut(key) {
@@ -673,7 +680,12 @@ impl Watch {
 
     /// Learns from one event; returns whether it added a key or an ARN.
     pub fn learn(&mut self, e: &Event) -> bool {
-        self.learn_console_key(e) || self.learn_sign_in(e) || self.learn_mint(e).is_some()
+        // Each rule is asked, even after one learned: a console session's
+        // own key can mint in the same event.
+        let console = self.learn_console_key(e);
+        let sign_in = self.learn_sign_in(e);
+        let minted = self.learn_mint(e).is_some();
+        console || sign_in || minted
     }
 
     /// Whether `e` was made with a watched key inside its window.
