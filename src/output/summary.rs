@@ -12,13 +12,12 @@ use std::io::{self, Write};
 
 use super::Run;
 use super::sanitize::terminal;
+use crate::analyze::Analysis;
 use crate::analyze::blast::Seen;
 use crate::analyze::containment::{Containment, Status};
 use crate::analyze::graph::{kind_label, validity};
-use crate::analyze::{Analysis, Stats};
-use crate::model::{AccessKeyId, Relation};
+use crate::model::{AccessKeyId, KeyStatus, Relation};
 use crate::time::Timestamp;
-use crate::trace::Lineage;
 
 /// How many entries each "top" list shows.
 const TOP: usize = 8;
@@ -50,7 +49,7 @@ pub fn write<W: Write>(
     writeln!(out)?;
     writeln!(out, "Lineage")?;
     for seed in run.seeds {
-        write_tree(&mut out, lineage, &analysis.stats, seed, "", true, true)?;
+        write_tree(&mut out, analysis, seed, "", true, true)?;
     }
 
     let blast = &analysis.blast;
@@ -187,17 +186,16 @@ fn more<W: Write>(out: &mut W, indent: &str, listed: usize) -> io::Result<()> {
 
 fn write_tree<W: Write>(
     out: &mut W,
-    lineage: &Lineage,
-    stats: &Stats<'_>,
+    analysis: &Analysis<'_>,
     key: &AccessKeyId,
     prefix: &str,
     last: bool,
     root: bool,
 ) -> io::Result<()> {
-    let Some(c) = lineage.get(key) else {
+    let Some(c) = analysis.lineage.get(key) else {
         return Ok(());
     };
-    let s = stats.get(key).cloned().unwrap_or_default();
+    let s = analysis.stats_of(c);
     let branch = if root {
         ""
     } else if last {
@@ -230,19 +228,31 @@ fn write_tree<W: Write>(
         (Some(f), Some(l)) => format!(", first {f}, last {l}"),
         _ => String::new(),
     };
-    let deact = c
+    let mut notes = c
         .deactivated_at
         .map(|d: Timestamp| format!(", deactivated {d}"))
         .unwrap_or_default();
+    for change in c
+        .status_changes
+        .iter()
+        .filter(|s| s.status == KeyStatus::Active)
+    {
+        notes.push_str(&format!(", REACTIVATED {}", change.time));
+    }
+    if let Some(n) = analysis.timeline.same_id_elsewhere.get(key) {
+        notes.push_str(&format!(
+            ", its id used {n} more time(s) by another session"
+        ));
+    }
     writeln!(
         out,
-        "{pad}    {} action(s) ({} failed, {} after deactivation){seen}{deact}",
+        "{pad}    {} action(s) ({} failed, {} after deactivation){seen}{notes}",
         s.actions, s.failed, s.actions_after_deactivation
     )?;
-    let kids = lineage.children(key);
+    let kids = analysis.lineage.children(key);
     let n = kids.len();
     for (i, child) in kids.into_iter().enumerate() {
-        write_tree(out, lineage, stats, &child.key, &pad, i + 1 == n, false)?;
+        write_tree(out, analysis, &child.key, &pad, i + 1 == n, false)?;
     }
     Ok(())
 }
