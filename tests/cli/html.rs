@@ -8,6 +8,7 @@
 //! including a `#key=…` fragment applied at load), and any trouble:
 //! `data-error` (an uncaught exception), `data-console-error`, and
 //! `data-csp-violation` (something tried to load, which the policy blocked).
+//! Chromium's net log shows any request the page started: there must be none.
 //!
 //! Chromium must be installed (`scripts/test.sh` installs Debian's
 //! `chromium`); without it these tests fail rather than skip.
@@ -35,9 +36,21 @@ fn chromium() -> PathBuf {
 }
 
 /// The DOM of `page` (with `fragment`, such as `#key=…`) after its script
-/// has run, from a fresh browser profile that may open no network.
+/// has run, from a fresh browser profile that can resolve no host name.
+/// Fails if the page itself started a network request.
 fn dump_dom(page: &Path, fragment: &str) -> String {
+    let (dom, requests) = load(page, fragment);
+    assert!(requests.is_empty(), "the page made requests: {requests:?}");
+    assert!(dom.contains("<body"), "no DOM: {}", show_dom(&dom));
+    dom
+}
+
+/// The DOM of `page` after its script has run, and the URLs of the network
+/// requests the page started (from Chromium's net log; requests the browser
+/// makes for itself have no origin and are left out).
+fn load(page: &Path, fragment: &str) -> (String, Vec<String>) {
     let profile = tempfile::tempdir().expect("profile dir");
+    let net_log = profile.path().join("net-log.json");
     let url = format!("file://{}{fragment}", page.display());
     let out = run(Command::new(chromium()).args([
         "--headless",
@@ -48,14 +61,35 @@ fn dump_dom(page: &Path, fragment: &str) -> String {
         "--disable-background-networking",
         "--disable-component-update",
         "--disable-sync",
-        &format!("--user-data-dir={}", profile.path().display()),
+        "--host-resolver-rules=MAP * ~NOTFOUND",
+        &format!(
+            "--user-data-dir={}",
+            profile.path().join("profile").display()
+        ),
+        &format!("--log-net-log={}", net_log.display()),
         "--dump-dom",
         &url,
     ]));
     assert!(out.status.success(), "chromium failed: {}", show(&out));
     let dom = String::from_utf8(out.stdout).expect("utf-8 DOM");
-    assert!(dom.contains("<body"), "no DOM: {}", show_dom(&dom));
-    dom
+    (dom, page_requests(&json(&net_log)))
+}
+
+/// The URLs of the requests in a net log that a page started.
+fn page_requests(log: &Value) -> Vec<String> {
+    let start_job = log["constants"]["logEventTypes"]["URL_REQUEST_START_JOB"]
+        .as_u64()
+        .expect("the net log names its event types");
+    log["events"]
+        .as_array()
+        .expect("net log events")
+        .iter()
+        .filter(|e| e["type"].as_u64() == Some(start_job))
+        .filter_map(|e| {
+            let url = e["params"]["url"].as_str()?;
+            (e["params"]["initiator"] != "not an origin").then(|| url.to_owned())
+        })
+        .collect()
 }
 
 fn show_dom(dom: &str) -> &str {
@@ -270,6 +304,28 @@ fn a_credential_in_the_fragment_narrows_the_table() {
             "{key} is not selected in the graph"
         );
     }
+}
+
+/// The network check is not vacuous: a page that does fetch is caught.
+#[test]
+fn the_network_check_sees_a_page_request() {
+    let env = TestEnv::new();
+    let page = env.path("leak.html");
+    std::fs::write(
+        &page,
+        "<!DOCTYPE html><img src=\"http://192.0.2.1/x.png\">\
+         <script>fetch(\"https://keytrail.invalid/a\").catch(function () {})</script>",
+    )
+    .expect("test page");
+    let (_, requests) = load(&page, "");
+    assert!(
+        requests.iter().any(|u| u.starts_with("http://192.0.2.1/")),
+        "{requests:?}"
+    );
+    assert!(
+        requests.iter().any(|u| u.contains("keytrail.invalid")),
+        "{requests:?}"
+    );
 }
 
 #[test]
