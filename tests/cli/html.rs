@@ -9,6 +9,9 @@
 //! `data-error` (an uncaught exception), `data-console-error`, and
 //! `data-csp-violation` (something tried to load, which the policy blocked).
 //! Chromium's net log shows any request the page started: there must be none.
+//! Clicks, choices and the wheel are driven over the DevTools protocol by
+//! `html/cdp.py` (standard-library Python), which also reports console errors,
+//! uncaught exceptions and requests.
 //!
 //! Chromium must be installed (`scripts/test.sh` installs Debian's
 //! `chromium`); without it these tests fail rather than skip.
@@ -20,7 +23,7 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
-use crate::support::{SEED, TestEnv, code, golden, gzip, json, read, run, show};
+use crate::support::{SEED, TestEnv, code, golden, gzip, json, read, root, run, show};
 
 /// The Chromium binary: Debian's `chromium`.
 fn chromium() -> PathBuf {
@@ -90,6 +93,35 @@ fn page_requests(log: &Value) -> Vec<String> {
             (e["params"]["initiator"] != "not an origin").then(|| url.to_owned())
         })
         .collect()
+}
+
+/// Loads `url` in headless Chromium driven over the DevTools protocol
+/// (`tests/cli/html/cdp.py`), waits for the page's script to be ready, and
+/// evaluates `expressions` in order, as a user's clicks would. Returns the
+/// driver's report: `results`, `console_errors`, `exceptions`, `requests`.
+fn drive(url: &str, expressions: &[&str]) -> Value {
+    let profile = tempfile::tempdir().expect("profile dir");
+    let out = run(Command::new("python3")
+        .arg(root().join("tests/cli/html/cdp.py"))
+        .arg(chromium())
+        .arg(url)
+        .arg(profile.path())
+        .args(expressions));
+    assert!(
+        out.status.success(),
+        "the DevTools driver failed: {}",
+        show(&out)
+    );
+    serde_json::from_slice(&out.stdout).expect("the driver's JSON report")
+}
+
+/// [`drive`], failing on any console error, uncaught exception or request.
+fn drive_clean(page: &Path, fragment: &str, expressions: &[&str]) -> Vec<Value> {
+    let report = drive(&format!("file://{}{fragment}", page.display()), expressions);
+    for trouble in ["console_errors", "exceptions", "requests"] {
+        assert_eq!(report[trouble], json!([]), "{trouble}: {report}");
+    }
+    report["results"].as_array().expect("results").clone()
 }
 
 fn show_dom(dom: &str) -> &str {
@@ -306,6 +338,41 @@ fn a_credential_in_the_fragment_narrows_the_table() {
     }
 }
 
+#[test]
+fn an_existing_page_is_kept_unless_forced_and_stdout_is_refused() {
+    let env = TestEnv::new();
+    let page = env.path("report.html");
+    std::fs::write(&page, "old").expect("test file");
+    let args = |force: bool| {
+        let mut args = vec![
+            "--key",
+            SEED,
+            "fixtures/incident",
+            "-q",
+            "--html",
+            page.to_str().expect("utf-8 path"),
+        ];
+        if force {
+            args.push("--force");
+        }
+        env.trace(&args)
+    };
+    let out = args(false);
+    assert_eq!(code(&out), 1, "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("already exists"),
+        "{}",
+        show(&out)
+    );
+    assert_eq!(read(&page), "old");
+    let out = args(true);
+    assert_eq!(code(&out), 0, "{}", show(&out));
+    assert!(read(&page).starts_with("<!DOCTYPE html>"));
+
+    let out = env.trace(&["--key", SEED, "fixtures/incident", "--html", "-"]);
+    assert_eq!(code(&out), 2, "{}", show(&out));
+}
+
 /// The network check is not vacuous: a page that does fetch is caught.
 #[test]
 fn the_network_check_sees_a_page_request() {
@@ -314,7 +381,8 @@ fn the_network_check_sees_a_page_request() {
     std::fs::write(
         &page,
         "<!DOCTYPE html><img src=\"http://192.0.2.1/x.png\">\
-         <script>fetch(\"https://keytrail.invalid/a\").catch(function () {})</script>",
+         <script>fetch(\"https://keytrail.invalid/a\").catch(function () {});\
+         document.body.setAttribute(\"data-ready\", \"1\")</script>",
     )
     .expect("test page");
     let (_, requests) = load(&page, "");
@@ -326,6 +394,94 @@ fn the_network_check_sees_a_page_request() {
         requests.iter().any(|u| u.contains("keytrail.invalid")),
         "{requests:?}"
     );
+    // And the DevTools driver sees requests and console errors.
+    let report = drive(
+        &format!("file://{}", page.display()),
+        &["console.error('boom'); 1"],
+    );
+    let requests = report["requests"].to_string();
+    assert!(
+        requests.contains("192.0.2.1") && requests.contains("keytrail.invalid"),
+        "{report}"
+    );
+    assert!(
+        report["console_errors"].to_string().contains("boom"),
+        "{report}"
+    );
+}
+
+/// What a user does: click a credential in the graph, then its lane, then
+/// clear it; choose a service; click a row; zoom the timeline.
+#[test]
+fn clicks_filter_select_and_zoom() {
+    let env = TestEnv::new();
+    let (page, report) = incident(&env);
+    let data = data_of(&page);
+    let all = report["timeline"]["rows"]
+        .as_u64()
+        .expect("rows")
+        .to_string();
+    let key = "ASIAEXAMPLEROLE00001";
+    let click = |selector: &str| {
+        format!(
+            "document.querySelector({selector:?}).dispatchEvent(new MouseEvent('click', {{bubbles: true}})); \
+             document.body.getAttribute('data-filtered')"
+        )
+    };
+    let node = click(&format!("g.node[data-key={key}]"));
+    let shown_keys = "Array.from(document.querySelectorAll('.row .c-key'), function (e) { return e.textContent; })";
+    let lane = format!(
+        "Array.from(document.querySelectorAll('.lane-label')).filter(function (e) {{ return e.textContent === '{SEED}'; }})[0]\
+         .dispatchEvent(new MouseEvent('click', {{bubbles: true}})); document.body.getAttribute('data-filtered')"
+    );
+    let service = "var s = document.querySelector('select[name=service]'); s.value = 'iam.amazonaws.com'; \
+         s.dispatchEvent(new Event('change')); document.body.getAttribute('data-filtered')";
+    let row = click(".row");
+    let detail = "Array.from(document.querySelectorAll('#detail h3'), function (e) { return e.textContent; })";
+    let ticks = "Array.from(document.querySelectorAll('#timeline .axis text'), function (e) { return e.textContent; }).join(' ')";
+    let zoom = "var svg = document.querySelector('#timeline svg'), r = svg.getBoundingClientRect(); \
+         for (var i = 0; i < 12; i++) svg.dispatchEvent(new WheelEvent('wheel', {deltaY: -100, clientX: r.left + 700, clientY: r.top + 40, bubbles: true, cancelable: true})); 1";
+    let results = drive_clean(
+        &page,
+        "",
+        &[
+            &node,
+            shown_keys,
+            "document.querySelector('select[name=key]').value",
+            &node,
+            &lane,
+            &lane,
+            service,
+            &row,
+            detail,
+            ticks,
+            zoom,
+            ticks,
+        ],
+    );
+    let of = |key: &str| rows_of(&data, key).to_string();
+    assert_eq!(results[0], of(key), "clicking a node filters to it");
+    let keys = results[1].as_array().expect("table keys");
+    assert!(
+        !keys.is_empty() && keys.iter().all(|k| k == key),
+        "{keys:?}"
+    );
+    assert_eq!(results[2], key, "the filter shows the credential");
+    assert_eq!(results[3], all, "clicking it again clears the filter");
+    assert_eq!(results[4], of(SEED), "clicking a lane filters to it");
+    assert_eq!(results[5], all);
+    let iam = results[6]
+        .as_str()
+        .expect("count")
+        .parse::<usize>()
+        .expect("a number");
+    assert!(iam > 0 && iam.to_string() != all, "{iam}");
+    assert_eq!(
+        results[8],
+        json!(["Event", "Request", "Response", "Resources"]),
+        "a row click shows the row"
+    );
+    assert_ne!(results[9], results[11], "the wheel zooms the time axis");
 }
 
 #[test]
