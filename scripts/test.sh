@@ -2,6 +2,7 @@
 # Runs the whole test suite, installing what it needs on a fresh machine.
 # The S3 tests start moto_server on 127.0.0.1 themselves and stop it after.
 # The DOT test runs Graphviz's `dot`, and fails without it.
+# The HTML tests run Debian's `chromium` headless, and fail without it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v dot >/dev/null; then
@@ -9,6 +10,12 @@ if ! command -v dot >/dev/null; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get install -y --no-install-recommends graphviz ||
         { apt-get update && apt-get install -y --no-install-recommends graphviz; }
+fi
+# The --html tests render the report in headless Chromium, and fail without it.
+if ! command -v chromium >/dev/null; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y --no-install-recommends chromium ||
+        { apt-get update && apt-get install -y --no-install-recommends chromium; }
 fi
 if ! python3 -c 'import moto.server, boto3, flask' 2>/dev/null; then
     python3 -m pip install --quiet 'moto[server]' boto3

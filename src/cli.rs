@@ -86,6 +86,11 @@ pub struct TraceArgs {
     #[arg(long, value_name = "PATH", help_heading = "Respond")]
     pub graph: Option<PathBuf>,
 
+    /// Write an interactive report (headline, lineage, timeline, rows, blast
+    /// radius, inputs) as one self-contained, offline HTML file to PATH.
+    #[arg(long, value_name = "PATH", help_heading = "Respond")]
+    pub html: Option<PathBuf>,
+
     /// Do not follow keys created with CreateAccessKey.
     #[arg(long)]
     pub no_follow_created_keys: bool,
@@ -176,6 +181,7 @@ impl TraceArgs {
         for (flag, path) in [
             ("--summary-md", &self.summary_md),
             ("--graph", &self.graph),
+            ("--html", &self.html),
             ("--deny-policy", &self.deny_policy),
         ] {
             if path.as_ref().is_some_and(|p| p.as_os_str() == "-") {
@@ -219,6 +225,7 @@ impl TraceArgs {
             cutoff,
             summary_md: self.summary_md,
             graph: self.graph,
+            html: self.html,
             quiet: self.quiet,
             force: self.force,
         })

@@ -42,6 +42,8 @@ pub struct Config {
     pub summary_md: Option<PathBuf>,
     /// `--graph`: the lineage as Graphviz DOT.
     pub graph: Option<PathBuf>,
+    /// `--html`: the interactive, self-contained HTML report.
+    pub html: Option<PathBuf>,
     /// `--quiet`.
     pub quiet: bool,
     /// `--force`.
@@ -57,6 +59,7 @@ impl Config {
             .chain(self.report.as_ref())
             .chain(self.summary_md.as_ref())
             .chain(self.graph.as_ref())
+            .chain(self.html.as_ref())
             .collect()
     }
 

@@ -105,6 +105,12 @@ pub fn run(config: &Config) -> Result<Completion> {
             .outputs
             .push(("Markdown report", path.display().to_string()));
     }
+    if let Some(path) = &config.html {
+        write_atomically(path, |w| output::html::write(&run, &analysis, w))?;
+        written
+            .outputs
+            .push(("HTML report", path.display().to_string()));
+    }
     if let Some(dir) = &config.deny_policy {
         respond::write_dir(dir, &analysis.containment)?;
         written.outputs.push((

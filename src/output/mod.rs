@@ -11,6 +11,7 @@
 
 pub mod csv;
 pub mod graph;
+pub mod html;
 pub mod jsonl;
 pub mod markdown;
 pub mod parquet;

@@ -1,6 +1,7 @@
 //! End-to-end tests of the `keytrail` binary on the bundled fixtures.
 
 mod hostile;
+mod html;
 mod lineage;
 mod properties;
 mod respond;
