@@ -1,9 +1,10 @@
 //! The interactive HTML report: one self-contained, offline file for people
 //! who want to *look* at an incident (issue 19).
 //!
-//! The page is three fixed parts and one variable one. The script
-//! (`html/report.js`) and the style sheet (`html/report.css`) are compiled
-//! in and never depend on the evidence; the evidence travels as one JSON
+//! The page is four fixed parts and one variable one. The script
+//! (`html/report.js`), the graph layout library it uses (dagre, vendored in
+//! `html/vendor/`, see its README) and the style sheet (`html/report.css`)
+//! are compiled in and never depend on the evidence; the evidence travels as one JSON
 //! blob in a `<script type="application/json">` element, which the script
 //! parses and renders with `textContent` and DOM/SVG attributes only, so
 //! recorded text (session names, user agents, request parameters) is data
@@ -14,7 +15,7 @@
 //!   `\u003c`-style escapes, so no recorded string can close the element
 //!   (`</script>`) or start a comment;
 //! - a `Content-Security-Policy` meta tag sets `default-src 'none'` and
-//!   allows the one inline script and the one inline style sheet only by
+//!   allows the two inline scripts and the one inline style sheet only by
 //!   their SHA-256 hashes, computed here at write time. The page can fetch
 //!   nothing, run no injected script and load no image.
 //!
@@ -53,6 +54,28 @@ use crate::time::Timestamp;
 const SCRIPT: &str = include_str!("html/report.js");
 /// The page's style sheet.
 const STYLE: &str = include_str!("html/report.css");
+/// The lineage graph's layout engine: `@dagrejs/dagre` 3.1.3 (which bundles
+/// `@dagrejs/graphlib` 4.0.6), byte for byte as published on npm; see
+/// `html/vendor/README.md`. It defines the global `dagre` and nothing else.
+const DAGRE: &str = include_str!("html/vendor/dagre-3.1.3.min.js");
+/// Its MIT license, which asks to travel with every copy.
+const DAGRE_LICENSE: &str = include_str!("html/vendor/dagre-LICENSE");
+
+/// The library as the page runs it: its license first, and without its two
+/// trailing comments, which point at files the page does not have (the
+/// source map would make an open DevTools try to fetch it).
+fn library() -> String {
+    let mut code = DAGRE.trim_end();
+    for trailer in [
+        "//# sourceMappingURL=dagre.min.js.map",
+        "/*! For license information please see dagre.min.js.LEGAL.txt */",
+    ] {
+        code = code.strip_suffix(trailer).unwrap_or(code).trim_end();
+    }
+    format!(
+        "/*! @dagrejs/dagre 3.1.3 (with @dagrejs/graphlib 4.0.6), MIT license:\n\n{DAGRE_LICENSE}*/\n{code}\n"
+    )
+}
 
 #[derive(Serialize)]
 struct Data<'a> {
@@ -111,6 +134,7 @@ pub fn write<W: Write + ?Sized>(
     out: &mut W,
 ) -> io::Result<()> {
     let blob = embed(&serde_json::to_vec(&data(run, analysis))?);
+    let library = library();
     let title = match run.seeds.iter().next() {
         Some(seed) if run.seeds.len() == 1 => format!("keytrail: {seed}"),
         Some(seed) => format!("keytrail: {seed} and {} more", run.seeds.len() - 1),
@@ -126,23 +150,24 @@ pub fn write<W: Write + ?Sized>(
          <title>{title}</title>\n<style>{STYLE}</style>\n</head>\n\
          <body>\n<noscript>This report needs JavaScript to render its data.</noscript>\n\
          <script type=\"application/json\" id=\"keytrail-data\">",
-        csp = csp(),
+        csp = csp(&library),
         version = env!("CARGO_PKG_VERSION"),
     )?;
     out.write_all(&blob)?;
     write!(
         out,
-        "</script>\n<script>{SCRIPT}</script>\n</body>\n</html>\n"
+        "</script>\n<script>{library}</script>\n<script>{SCRIPT}</script>\n</body>\n</html>\n"
     )?;
     out.flush()
 }
 
 /// The Content-Security-Policy: nothing may load, and only this module's
-/// own script and style sheet may run or apply.
-fn csp() -> String {
+/// own scripts (`library`, then [`SCRIPT`]) and style sheet may run or apply.
+fn csp(library: &str) -> String {
     format!(
-        "default-src 'none'; script-src '{}'; style-src '{}'; img-src 'none'; \
+        "default-src 'none'; script-src '{}' '{}'; style-src '{}'; img-src 'none'; \
          connect-src 'none'; base-uri 'none'; form-action 'none'",
+        hash(library),
         hash(SCRIPT),
         hash(STYLE)
     )
@@ -345,6 +370,10 @@ mod tests {
         out
     }
 
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
     /// The text between `start` and the next `end`, after `from`.
     fn between<'a>(page: &'a str, start: &str, end: &str) -> &'a str {
         let from = page.find(start).expect("start marker") + start.len();
@@ -377,9 +406,9 @@ mod tests {
         let strings = data["strings"].as_array().expect("strings");
         assert!(strings.iter().any(|s| s == HOSTILE), "{strings:?}");
         assert_eq!(data["rows"].as_array().expect("rows").len(), 2);
-        // Two script elements and one style sheet, whatever the data says.
-        assert_eq!(page.matches("<script").count(), 2);
-        assert_eq!(page.matches("</script>").count(), 2);
+        // Three script elements and one style sheet, whatever the data says.
+        assert_eq!(page.matches("<script").count(), 3);
+        assert_eq!(page.matches("</script>").count(), 3);
         assert_eq!(page.matches("<style>").count(), 1);
         assert!(!page.contains("<img"), "markup leaked out of the data");
         assert!(!page.contains("SECRET"), "a session token was written");
@@ -393,13 +422,19 @@ mod tests {
             "<meta http-equiv=\"Content-Security-Policy\" content=\"",
             "\"",
         );
-        let script = between(&page, "</script>\n<script>", "</script>");
+        let library = between(&page, "</script>\n<script>", "</script>");
+        let script = between(&page, &format!("{library}</script>\n<script>"), "</script>");
         let style = between(&page, "<style>", "</style>");
+        assert!(library.contains("var dagre="), "the library comes first");
         assert_eq!(script, SCRIPT);
         assert_eq!(style, STYLE);
         assert!(csp.starts_with("default-src 'none'; "), "{csp}");
         assert!(
-            csp.contains(&format!("script-src '{}';", hash(script))),
+            csp.contains(&format!(
+                "script-src '{}' '{}';",
+                hash(library),
+                hash(script)
+            )),
             "{csp}"
         );
         assert!(
@@ -428,7 +463,26 @@ mod tests {
             "setTimeout(\"",
         ] {
             assert!(!SCRIPT.contains(banned), "report.js uses {banned}");
+            assert!(!DAGRE.contains(banned), "dagre uses {banned}");
         }
+    }
+
+    #[test]
+    fn the_library_is_the_vendored_release_with_its_license_and_no_pointers() {
+        // The file is the one published on npm (vendor/README.md).
+        assert_eq!(
+            hex(&Sha256::digest(DAGRE.as_bytes())),
+            "54a503e346f93ca0bb10abe7999587e037262935687aca45eb4e4b0f64bbb578"
+        );
+        let library = library();
+        assert!(library.starts_with("/*! @dagrejs/dagre 3.1.3"));
+        assert!(library.contains("Copyright (c) 2012-2014 Chris Pettitt"));
+        assert!(library.contains("re=\"3.1.3\""), "the version inside");
+        // Nothing that could end the element or point elsewhere.
+        for banned in ["</", "<!--", "sourceMappingURL", "LEGAL.txt"] {
+            assert!(!library.contains(banned), "{banned}");
+        }
+        assert!(library.trim_end().ends_with("return Vn(Sr);})();"));
     }
 
     #[test]

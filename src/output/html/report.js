@@ -202,39 +202,41 @@
   var status = add(fsec, el("div", "muted"));
   listeners.push(function () { status.textContent = shownCount + " of " + N + " rows shown" + (filter.key ? " for " + filter.key : ""); });
 
-  // ---- lineage graph: layered by depth -----------------------------------------
+  // ---- lineage graph: laid out by dagre (vendor/README.md) ---------------------
   var gsec = section("graph", "Lineage");
   add(gsec, el("div", "muted", "Click a credential to filter everything to it; click again to clear."));
   var gwrap = add(gsec, el("div", "graphwrap"));
-  var layers = [];
-  D.credentials.forEach(function (c) { (layers[c.depth] = layers[c.depth] || []).push(c); });
-  var NW = 230, NH = 62, GX = 100, GY = 14, pos = {};
-  var maxRows = 0;
-  layers.forEach(function (l) { if (l) maxRows = Math.max(maxRows, l.length); });
-  var gw = Math.max(1, layers.length) * (NW + GX) + 20, gh = Math.max(1, maxRows) * (NH + GY) + 20;
+  var NW = 230, NH = 62, pos = {};
+  // Parent to child, left to right: dagre ranks the layers, orders them
+  // against crossings and routes the edges, with room for their labels.
+  var G = new dagre.graphlib.Graph({ multigraph: true });
+  G.setGraph({ rankdir: "LR", nodesep: 14, ranksep: 60, edgesep: 10, marginx: 10, marginy: 10 });
+  G.setDefaultEdgeLabel(function () { return {}; });
+  D.credentials.forEach(function (c) { G.setNode(c.key, { width: NW, height: NH }); });
+  var drawnEdges = [];
+  D.edges.forEach(function (e, i) {
+    if (!G.hasNode(e.from) || !G.hasNode(e.to)) return;
+    G.setEdge(e.from, e.to, { width: Math.min(34, visible(e.api).length) * 6 + 8, height: 14, labelpos: "c" }, "e" + i);
+    drawnEdges.push([e, "e" + i]);
+  });
+  dagre.layout(G);
+  G.nodes().forEach(function (k) { var n = G.node(k); pos[k] = { x: n.x - NW / 2, y: n.y - NH / 2 }; });
+  var gw = Math.ceil(Math.max(1, G.graph().width || 0)), gh = Math.ceil(Math.max(1, G.graph().height || 0));
   var gsvg = svg("svg", { width: gw, height: gh, viewBox: "0 0 " + gw + " " + gh, role: "img" });
   gsvg.setAttribute("aria-label", "lineage graph");
-  // The lineage is a tree: ordering each layer by its parents' rows keeps
-  // siblings together and edges from crossing.
-  var rowOf = {};
-  layers.forEach(function (l, d) {
-    if (!l) return;
-    l.sort(function (a, b) {
-      var pa = a.parent in rowOf ? rowOf[a.parent] : 1e9, pb = b.parent in rowOf ? rowOf[b.parent] : 1e9;
-      return pa - pb || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
-    });
-    l.forEach(function (c, j) {
-      rowOf[c.key] = j;
-      pos[c.key] = { x: 10 + d * (NW + GX), y: 10 + j * (NH + GY) };
-    });
-  });
-  D.edges.forEach(function (e) {
-    var a = pos[e.from], b = pos[e.to];
-    if (!a || !b) return;
-    var x1 = a.x + NW, y1 = a.y + NH / 2, x2 = b.x, y2 = b.y + NH / 2, mx = (x1 + x2) / 2;
-    var p = add(gsvg, svg("path", { "class": "edge", d: "M" + x1 + "," + y1 + " C" + mx + "," + y1 + " " + mx + "," + y2 + " " + x2 + "," + y2 }));
+  drawnEdges.forEach(function (x) {
+    var e = x[0], l = G.edge(e.from, e.to, x[1]), pts = l.points || [];
+    if (!pts.length) return;
+    // A smooth curve through dagre's points: straight ends, quadratic joins.
+    var d = "M" + pts[0].x + "," + pts[0].y;
+    for (var i = 1; i < pts.length - 1; i++) {
+      var mx = (pts[i].x + pts[i + 1].x) / 2, my = (pts[i].y + pts[i + 1].y) / 2;
+      d += " Q" + pts[i].x + "," + pts[i].y + " " + (i === pts.length - 2 ? pts[i + 1].x + "," + pts[i + 1].y : mx + "," + my);
+    }
+    if (pts.length === 2) d += " L" + pts[1].x + "," + pts[1].y;
+    var p = add(gsvg, svg("path", { "class": "edge", d: d }));
     var t = add(p, svg("title", {})); t.textContent = visible(e.api + (e.time ? " " + e.time : ""));
-    var lbl = add(gsvg, svg("text", { x: x1 + 4, y: (y1 + y2) / 2 - 3 })); lbl.textContent = visible(e.api);
+    var lbl = add(gsvg, svg("text", { "class": "elabel", x: l.x, y: l.y + 4, "text-anchor": "middle" })); lbl.textContent = visible(e.api);
   });
   var nodeEls = {};
   D.credentials.forEach(function (c) {
