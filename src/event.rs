@@ -93,6 +93,9 @@ pub struct Identity {
     /// `sessionContext.attributes.creationDate`: when the session behind a
     /// temporary key was issued. Absent for long-term keys.
     pub session_issued: Option<Timestamp>,
+    /// `sessionContext.sessionIssuer.userName` when the issuer is an IAM
+    /// user: the user behind a federated session.
+    pub issuing_user: Option<String>,
 }
 
 /// A credential returned by the event: the only link from a parent key to a child.
@@ -114,6 +117,9 @@ pub struct Minted {
     /// For `AssumeRoot`: `requestParameters.taskPolicyArn.arn`, the policy
     /// that scopes the root session.
     pub task_policy: Option<String>,
+    /// For `AssumeRoot`: `requestParameters.targetPrincipal`, the member
+    /// account whose root user the session acts as.
+    pub target_account: Option<AccountId>,
 }
 
 /// `UpdateAccessKey` or `DeleteAccessKey` naming a key.

@@ -118,6 +118,14 @@ impl Span {
     pub fn overlaps(&self, other: &Span) -> bool {
         self.start <= other.end && other.start <= self.end
     }
+
+    /// The smallest span holding both.
+    pub fn hull(&self, other: &Span) -> Span {
+        Span {
+            start: self.start.min(other.start),
+            end: self.end.max(other.end),
+        }
+    }
 }
 
 /// Parses an `eventTime` in any form seen in real logs and exports.

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use crate::event::Event;
 use crate::model::{AccessKeyId, CredentialKind, EventId, Relation};
-use crate::trace::Lineage;
+use crate::trace::{Lineage, SLACK};
 
 /// Collapses deliveries of the same event. Returns the survivors, sorted by
 /// `(time, id)`, and how many deliveries were dropped.
@@ -139,9 +139,12 @@ fn classify(e: &Event, lineage: &Lineage) -> Option<(Relation, AccessKeyId)> {
         return Some((Relation::Lifecycle, m.key.clone()));
     }
     // The role account's record of a cross-account call: no key of its own,
-    // another eventID, the same credentials.
-    let is_copy =
-        e.identity.access_key_id.is_none() && c.minted_by.as_ref().is_some_and(|id| *id != e.id);
+    // another eventID, the same credentials, at the same moment (a record
+    // naming a reused id at another time is not a copy).
+    let is_copy = e.identity.access_key_id.is_none()
+        && c.minted_by.as_ref().is_some_and(|id| *id != e.id)
+        && c.issued_at
+            .is_none_or(|t| t.minus(SLACK) <= e.time && e.time <= t.plus(SLACK));
     is_copy.then(|| (Relation::Copy, m.key.clone()))
 }
 

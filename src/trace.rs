@@ -8,8 +8,13 @@
 //! order events were read in: among competing minting events for one key the
 //! earliest `(eventTime, eventID)` wins.
 //!
+//! A lineage credential's successful `GetSigninToken` also opens a console
+//! sign-in for its principal: the console session that follows carries a key
+//! no STS response names, found by its principal ARN and session start.
+//!
 //! [`Watch`] is the same rule applied incrementally while files are still
-//! being read, so that the scan knows which key ids to look for next.
+//! being read, so that the scan knows which key ids, and which principal
+//! ARNs, to look for next.
 //!
 //! AWS reuses temporary key ids across sessions, sometimes at once
 //! (Hunters, "Is AWS recycling your access keys?"), and the session token
@@ -106,6 +111,11 @@ pub enum Owner {
     /// A session ARN: `assumedRoleUser.arn`, `federatedUser.arn`, or the
     /// caller's ARN where it names no user (the root user).
     Arn(String),
+    /// The root user of an account: an `AssumeRoot` session.
+    Root {
+        /// The member account, `requestParameters.targetPrincipal`.
+        account: AccountId,
+    },
     /// An IAM user, by account and name: its ARN may carry a path.
     User {
         /// The user's account, when recorded.
@@ -125,6 +135,23 @@ impl Owner {
     fn admits(&self, identity: &crate::event::Identity) -> bool {
         match self {
             Owner::Arn(arn) => identity.arn.as_ref().is_none_or(|a| a == arn),
+            // A user's key is used by that user: a role session or anyone
+            // else carrying the id is another session.
+            Owner::User { .. }
+                if identity
+                    .kind
+                    .as_ref()
+                    .is_some_and(|k| *k != IdentityKind::IamUser) =>
+            {
+                false
+            }
+            Owner::Root { account } => {
+                identity
+                    .kind
+                    .as_ref()
+                    .is_none_or(|k| *k == IdentityKind::Root)
+                    && identity.account_id.as_ref().is_none_or(|a| a == account)
+            }
             Owner::User { account, name } => {
                 let same_account = match (account, &identity.account_id) {
                     (Some(a), Some(b)) => a == b,
@@ -193,12 +220,22 @@ impl Credential {
         }
     }
 
-    /// The key's status at `t`: its last change before `t`; `None` when the
-    /// trail shows none.
+    /// The key's status just before `t`: its last change before `t`;
+    /// `None` when the trail shows none.
     pub fn status_at(&self, t: Timestamp) -> Option<KeyStatus> {
         self.status_changes
             .iter()
             .take_while(|c| c.time < t)
+            .last()
+            .map(|c| c.status)
+    }
+
+    /// The key's status at the end of `t`, a change made at `t` included:
+    /// how a cut-off judges it.
+    pub fn status_through(&self, t: Timestamp) -> Option<KeyStatus> {
+        self.status_changes
+            .iter()
+            .take_while(|c| c.time <= t)
             .last()
             .map(|c| c.status)
     }
@@ -254,11 +291,22 @@ pub const SIGN_IN_TOKEN: Duration = Duration::from_secs(15 * 60);
 /// up to 43,200 s) and 36 h for federated users (the life of their
 /// `GetFederationToken` credentials), so that a session still live is
 /// never reported expired.
-fn console_session_limit(parent: &Credential) -> Duration {
-    match parent.kind {
-        CredentialKind::Federated => Duration::from_secs(36 * 3600),
-        _ => Duration::from_secs(12 * 3600),
+/// Decided from the `GetSigninToken` event itself, since the credential
+/// that asked may be a seed, whose kind says nothing.
+fn console_session_limit(sign_in_token: &Event) -> Duration {
+    if is_federated(sign_in_token) {
+        CONSOLE_SESSION_MAX
+    } else {
+        Duration::from_secs(12 * 3600)
     }
+}
+
+/// The longest a console session can last: a federated user's, 36 h.
+pub const CONSOLE_SESSION_MAX: Duration = Duration::from_secs(36 * 3600);
+
+/// Whether `e` was made by a federated user.
+fn is_federated(e: &Event) -> bool {
+    e.identity.kind == Some(IdentityKind::FederatedUser)
 }
 
 /// Whether `e` is a successful `GetSigninToken`.
@@ -400,8 +448,8 @@ pub fn trace(events: &[Event], params: &TraceParams) -> Lineage {
                 let Some(p) = lineage.get(parent) else {
                     continue;
                 };
-                let limit = console_session_limit(p);
-                let parent_expiry = p.expires_at.filter(|_| p.kind == CredentialKind::Federated);
+                let limit = console_session_limit(e);
+                let parent_expiry = p.expires_at.filter(|_| is_federated(e));
                 for action in console.get(arn.as_str()).into_iter().flatten() {
                     let (Some(key), Some(issued)) = (
                         &action.identity.access_key_id,
@@ -425,6 +473,7 @@ pub fn trace(events: &[Event], params: &TraceParams) -> Lineage {
                             role_arn: None,
                             user_name: None,
                             task_policy: None,
+                            target_account: None,
                         },
                     };
                     c.offer(&mut next, &lineage);
@@ -491,9 +540,12 @@ impl<'e> Candidate<'e> {
 /// The owner a minting event gives the credential it mints.
 fn owner(mint: &Event, m: &Minted) -> Option<Owner> {
     match m.kind {
+        CredentialKind::RootSession => m
+            .target_account
+            .clone()
+            .map(|account| Owner::Root { account }),
         CredentialKind::AssumedRole
         | CredentialKind::Federated
-        | CredentialKind::RootSession
         | CredentialKind::ConsoleSession => m.principal_arn.clone().map(Owner::Arn),
         // A user's own session, or a key for a user: the user named in the
         // request, else the caller itself.
@@ -515,15 +567,18 @@ fn owner(mint: &Event, m: &Minted) -> Option<Owner> {
     }
 }
 
-/// What a seed's own first action shows it to be.
-fn seed_type(e: &Event) -> SeedType {
+/// What a seed's own first action shows it to be. An `ASIA` key is a
+/// session even when the record leaves out its `creationDate`.
+fn seed_type(key: &AccessKeyId, e: &Event) -> SeedType {
     if e.from_console {
         return SeedType::ConsoleSession;
     }
     match e.identity.kind {
         Some(IdentityKind::AssumedRole) => SeedType::AssumedRole,
         Some(IdentityKind::FederatedUser) => SeedType::Federated,
-        _ if e.identity.session_issued.is_some() => SeedType::SessionToken,
+        _ if e.identity.session_issued.is_some() || key.as_str().starts_with("ASIA") => {
+            SeedType::SessionToken
+        }
         _ => SeedType::LongTerm,
     }
 }
@@ -532,6 +587,19 @@ fn seed_type(e: &Event) -> SeedType {
 fn attribute(lineage: &mut Lineage, events: &[Event]) {
     let mut ordered: Vec<&Event> = events.iter().collect();
     ordered.sort_by(|a, b| (a.time, &a.id).cmp(&(b.time, &b.id)));
+    // Each seed's first event with its key: a minting event of the seed's id
+    // counts only if the session it minted can be the one that made it (ids
+    // are reused).
+    let mut first_use: HashMap<&AccessKeyId, &Event> = HashMap::new();
+    for e in &ordered {
+        if let Some(k) = &e.identity.access_key_id
+            && lineage
+                .get(k)
+                .is_some_and(|c| c.kind == CredentialKind::Seed)
+        {
+            first_use.entry(k).or_insert(e);
+        }
+    }
     for e in &ordered {
         if let Some(op) = &e.key_operation
             && let Some(status) = op.status
@@ -557,6 +625,11 @@ fn attribute(lineage: &mut Lineage, events: &[Event]) {
             && let Some(c) = lineage.credentials.get_mut(&m.key)
             && c.kind == CredentialKind::Seed
             && c.minted_by.is_none()
+            && first_use.get(&m.key).is_none_or(|used| {
+                let window_holds = e.time.minus(SLACK) <= used.time
+                    && m.expires_at.is_none_or(|x| used.time <= x.plus(SLACK));
+                window_holds && owner(e, m).is_none_or(|o| o.admits(&used.identity))
+            })
         {
             c.minted_by = Some(e.id.clone());
             c.minted_by_key.clone_from(&e.identity.access_key_id);
@@ -582,7 +655,7 @@ fn attribute(lineage: &mut Lineage, events: &[Event]) {
         }
         if let Some(c) = lineage.credentials.get_mut(key) {
             if c.kind == CredentialKind::Seed && c.seed_type.is_none() {
-                let t = seed_type(e);
+                let t = seed_type(key, e);
                 c.seed_type = Some(t);
                 if t != SeedType::LongTerm {
                     c.issued_at = c.issued_at.or(e.identity.session_issued);
@@ -596,6 +669,11 @@ fn attribute(lineage: &mut Lineage, events: &[Event]) {
             }
             if c.user_name.is_none() && e.identity.kind == Some(IdentityKind::IamUser) {
                 c.user_name.clone_from(&e.identity.user_name);
+            }
+            // A federated session's events name the user that issued it,
+            // whose policies govern it.
+            if c.user_name.is_none() && c.parent.is_none() && is_federated(e) {
+                c.user_name.clone_from(&e.identity.issuing_user);
             }
         }
     }
@@ -710,9 +788,7 @@ impl Watch {
             return false;
         }
         self.sign_ins.push((arn.clone(), e.time));
-        let end = e
-            .time
-            .plus(SIGN_IN_TOKEN + Duration::from_secs(36 * 3600) + SLACK);
+        let end = e.time.plus(SIGN_IN_TOKEN + CONSOLE_SESSION_MAX + SLACK);
         let span = self
             .arns
             .entry(arn.clone())
@@ -740,7 +816,7 @@ impl Watch {
         }
         let window = Span {
             start: issued.minus(SLACK),
-            end: issued.plus(Duration::from_secs(36 * 3600) + SLACK),
+            end: issued.plus(CONSOLE_SESSION_MAX + SLACK),
         };
         self.windows.insert(key.clone(), window);
         true
@@ -752,14 +828,20 @@ impl Watch {
         if !e.succeeded() || !self.by_watched(e) || !self.params.mint_counts(m) {
             return None;
         }
-        if self.windows.contains_key(&m.key) {
-            return None;
-        }
         let window = Span {
             start: e.time.minus(SLACK),
             end: m.expires_at.map_or(Timestamp::MAX, |x| x.plus(SLACK)),
         };
-        self.windows.insert(m.key.clone(), window);
+        // The trace may keep another mint of the same id than the first one
+        // read (a shallower or earlier one): the scan searches the hull of
+        // every window the id was minted with.
+        match self.windows.get_mut(&m.key) {
+            Some(w) if w.start <= window.start && window.end <= w.end => return None,
+            Some(w) => *w = w.hull(&window),
+            None => {
+                self.windows.insert(m.key.clone(), window);
+            }
+        }
         Some(m.key.clone())
     }
 }
@@ -819,6 +901,7 @@ mod tests {
             role_arn: None,
             user_name: None,
             task_policy: None,
+            target_account: None,
         });
         e
     }
@@ -996,6 +1079,43 @@ mod tests {
             &key("SESS"),
             &by("111111111111", "arn:aws:iam::111111111111:user/other")
         ));
+        // A role session in the same account given the same id.
+        let mut role = by("111111111111", "arn:aws:sts::111111111111:assumed-role/r/x");
+        role.identity.kind = Some(IdentityKind::AssumedRole);
+        assert!(!l.is_action(&key("SESS"), &role));
+    }
+
+    #[test]
+    fn a_root_session_belongs_to_the_member_account_root() {
+        let mut root = mint("1", 0, "SEED", "ROOT", CredentialKind::RootSession);
+        if let Some(m) = &mut root.minted {
+            m.target_account = AccountId::new("444444444444");
+        }
+        let l = trace(&[root], &params(&["SEED"]));
+        let by = |kind, account: &str| {
+            let mut e = event("x", 5, Some("ROOT"));
+            e.identity.kind = Some(kind);
+            e.identity.account_id = AccountId::new(account);
+            e
+        };
+        assert!(l.is_action(&key("ROOT"), &by(IdentityKind::Root, "444444444444")));
+        assert!(!l.is_action(&key("ROOT"), &by(IdentityKind::Root, "555555555555")));
+        assert!(!l.is_action(&key("ROOT"), &by(IdentityKind::AssumedRole, "444444444444")));
+    }
+
+    #[test]
+    fn the_watch_searches_every_window_an_id_was_minted_with() {
+        let mut w = Watch::new(&params(&["SEED"]));
+        assert!(w.learn(&mint("1", 0, "SEED", "ROLE", CredentialKind::AssumedRole)));
+        // The same id minted again ten hours later: the watch widens.
+        assert!(w.learn(&mint("2", 600, "SEED", "ROLE", CredentialKind::AssumedRole)));
+        let window = w.windows()[&key("ROLE")];
+        assert_eq!(
+            (window.start, window.end),
+            (at(0).minus(SLACK), at(660).plus(SLACK))
+        );
+        // Nothing new: nothing learned.
+        assert!(!w.learn(&mint("3", 300, "SEED", "ROLE", CredentialKind::AssumedRole)));
     }
 
     #[test]
@@ -1059,6 +1179,7 @@ mod tests {
         let mut token = event("2", 5, Some("FEDR"));
         token.service = "signin.amazonaws.com".into();
         token.name = "GetSigninToken".into();
+        token.identity.kind = Some(IdentityKind::FederatedUser);
         token.identity.arn = Some(arn.into());
         let console = |id: &str, minute, k: &str, issued| {
             let mut e = event(id, minute, Some(k));
@@ -1094,5 +1215,29 @@ mod tests {
         assert!(w.arns().contains_key(arn));
         assert!(w.learn(&console("3", 10, "CONS", 6)));
         assert!(!w.learn(&console("4", 125, "LATE", 120)));
+    }
+
+    #[test]
+    fn a_federated_seed_issued_by_a_user_and_its_console_session() {
+        let arn = "arn:aws:sts::111111111111:federated-user/dev";
+        let mut token = event("1", 0, Some("ASIAFEDSEED"));
+        token.service = "signin.amazonaws.com".into();
+        token.name = "GetSigninToken".into();
+        token.identity.kind = Some(IdentityKind::FederatedUser);
+        token.identity.arn = Some(arn.into());
+        token.identity.account_id = AccountId::new("111111111111");
+        token.identity.issuing_user = Some("deployer".into());
+        let mut late = event("2", 13 * 60, Some("CONS"));
+        late.from_console = true;
+        late.identity.kind = Some(IdentityKind::FederatedUser);
+        late.identity.arn = Some(arn.into());
+        late.identity.session_issued = Some(at(1));
+        let l = trace(&[token, late], &params(&["ASIAFEDSEED"]));
+        let seed = l.get(&key("ASIAFEDSEED")).unwrap();
+        assert_eq!(seed.seed_type, Some(SeedType::Federated));
+        assert_eq!(seed.user_name.as_deref(), Some("deployer"));
+        // A federated user's console session is not cut off at 12 hours.
+        let console = l.get(&key("CONS")).unwrap();
+        assert_eq!(console.expires_at, Some(at(1).plus(CONSOLE_SESSION_MAX)));
     }
 }

@@ -365,13 +365,8 @@ fn status(c: &Credential, long_term: bool, reachable: bool, cutoff: Timestamp) -
     if long_term {
         // The last status the trail shows at the cut-off: a key deactivated
         // and then reactivated is active again.
-        let last = c
-            .status_changes
-            .iter()
-            .take_while(|s| s.time <= cutoff)
-            .last();
-        return match last {
-            Some(s) if !s.status.is_usable() => Status::KeyDeactivated,
+        return match c.status_through(cutoff) {
+            Some(s) if !s.is_usable() => Status::KeyDeactivated,
             _ => Status::KeyActive,
         };
     }

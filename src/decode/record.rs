@@ -104,9 +104,21 @@ struct RawIdentity<'a> {
 }
 
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct RawSessionContext<'a> {
     #[serde(borrow)]
     attributes: Option<RawSessionAttributes<'a>>,
+    #[serde(borrow)]
+    session_issuer: Option<RawSessionIssuer<'a>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawSessionIssuer<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    user_name: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
@@ -245,10 +257,15 @@ fn identity(raw: RawIdentity<'_>) -> Identity {
         invoked_by: nonempty(raw.invoked_by),
         session_issued: raw
             .session_context
-            .and_then(|c| c.attributes)
-            .and_then(|a| a.creation_date)
-            .as_deref()
+            .as_ref()
+            .and_then(|c| c.attributes.as_ref())
+            .and_then(|a| a.creation_date.as_deref())
             .and_then(parse_event_time),
+        issuing_user: raw
+            .session_context
+            .and_then(|c| c.session_issuer)
+            .filter(|i| i.kind.as_deref() == Some("IAMUser"))
+            .and_then(|i| nonempty(i.user_name)),
     }
 }
 
@@ -319,6 +336,10 @@ fn minted(
                     str_at(r, &["taskPolicyArn", "arn"]).or_else(|| str_at(r, &["taskPolicyArn"]))
                 })
                 .map(str::to_owned),
+            target_account: req
+                .filter(|_| kind == CredentialKind::RootSession)
+                .and_then(|r| str_at(r, &["targetPrincipal"]))
+                .and_then(AccountId::new),
         });
     }
     if name == "CreateAccessKey" {
@@ -333,6 +354,7 @@ fn minted(
                 .map(str::to_owned)
                 .or_else(|| req_str("userName")),
             task_policy: None,
+            target_account: None,
         });
     }
     None

@@ -51,7 +51,12 @@ impl Matcher {
         let mut grown = self.clone();
         for (k, w) in watch.windows() {
             let hash = key_hash(k.as_str().as_bytes());
-            if grown.id(k.as_str().as_bytes(), hash).is_none() {
+            // A window can widen (another mint of the id, another sign-in):
+            // the id stays, so files already searched for it stay searched,
+            // and the files newly inside the window are pending.
+            if let Some(id) = grown.id(k.as_str().as_bytes(), hash) {
+                grown.keys[id].1 = *w;
+            } else {
                 let id = grown.keys.len();
                 if watch.seeds().contains(k) {
                     grown.seeds.insert(id);
@@ -64,8 +69,11 @@ impl Matcher {
             let known = grown
                 .arns
                 .iter()
-                .any(|&id| grown.arn(id).is_some_and(|f| f.needle() == arn.as_bytes()));
-            if !known {
+                .copied()
+                .find(|&id| grown.arn(id).is_some_and(|f| f.needle() == arn.as_bytes()));
+            if let Some(id) = known {
+                grown.keys[id].1 = *w;
+            } else {
                 grown.arns.push(grown.keys.len());
                 let finder = Box::new(Finder::new(arn.as_bytes()).into_owned());
                 grown.keys.push((Needle::Arn(finder), *w));

@@ -66,15 +66,17 @@ pub struct ScanParams {
 /// The orchestrator hands in the trace's own watch list, so that the scan
 /// follows exactly the keys the trace will keep.
 pub trait Watchlist: Send + Sync {
-    /// The seed keys. Their files are searched whatever their window, since a
-    /// seed's deactivation can come after `--until`.
+    /// The seed keys. A file being read is searched for them whatever their
+    /// window, since a seed's deactivation can come after `--until`; files
+    /// read for no key are not opened for that alone.
     fn seeds(&self) -> &BTreeSet<AccessKeyId>;
     /// Every watched key, with the window in which it can appear.
     fn windows(&self) -> &BTreeMap<AccessKeyId, Span>;
     /// Principal ARNs whose console sign-ins are followed, with the window
     /// in which their console sessions can act.
     fn arns(&self) -> &BTreeMap<String, Span>;
-    /// Learns from one parsed event; returns whether a key was added.
+    /// Learns from one parsed event; returns whether a key or an ARN was
+    /// added, or a window widened.
     fn observe(&mut self, e: &Event) -> bool;
 }
 
@@ -208,9 +210,10 @@ pub fn run<W: Watchlist>(
 /// The worker recomputes the exact set with the newest watch list.
 ///
 /// A file read whole is re-read only for keys its `accessKeyId` fields may
-/// hold: every appearance that makes an event part of the lineage is such a
-/// field. This is what keeps a late-discovered long-lived key from
-/// re-reading every file after it.
+/// hold: every appearance that makes an event part of the lineage by key is
+/// such a field. This is what keeps a late-discovered long-lived key from
+/// re-reading every file after it. A watched ARN (a console sign-in) can be
+/// anywhere in a record, so any file of events in its window may hold it.
 fn has_pending(input: &Input, file: &Scanned, filters: &Filters, matcher: &Matcher) -> bool {
     matcher.keys.iter().enumerate().any(|(id, (needle, w))| {
         let may_hold = match needle {

@@ -1,7 +1,8 @@
 //! One read of one file, on a worker thread.
 //!
 //! The worker decides record by record whether to parse, from the
-//! `accessKeyId` fields alone, and learns new keys from minting events as
+//! `accessKeyId` fields (and, while a console sign-in is followed, the
+//! signed-in principal's ARN anywhere in the record), and learns new keys from minting events as
 //! they come, so a session minted early in a file is followed in the rest of
 //! it. Everything it finds goes back to the orchestrator as one
 //! [`FileResult`].
