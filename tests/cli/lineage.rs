@@ -373,6 +373,15 @@ fn leaked_role_session_seed_names_its_minting_event_and_its_role() {
 }
 
 #[test]
+fn a_leaked_federated_session_is_contained_on_the_user_that_issued_it() {
+    let t = trace(SEED_FEDR, "2025-12-08T07:45:00Z");
+    let state = &t.report["containment"]["credentials"][0];
+    assert_eq!(state["status"], "neutralised", "{state}");
+    assert_eq!(state["principal"]["name"], "deployer", "{state}");
+    assert!(t.deny.join("111111111111-user-deployer.json").is_file());
+}
+
+#[test]
 fn leaked_sessions_are_typed_by_their_own_events() {
     for (key, seed_type, issued_at, cutoff) in [
         (SEED_FEDR, "federated", at("07:00"), "2025-12-08T07:45:00Z"),
