@@ -452,19 +452,19 @@ fn issuing_user(c: &Credential) -> Holder {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::time::parse_event_time;
 
-    fn key(s: &str) -> AccessKeyId {
+    pub(crate) fn key(s: &str) -> AccessKeyId {
         AccessKeyId::parse(&format!("{s:A<20}")).unwrap()
     }
 
-    fn t(s: &str) -> Timestamp {
+    pub(crate) fn t(s: &str) -> Timestamp {
         parse_event_time(s).unwrap()
     }
 
-    fn cred(k: &str, kind: CredentialKind, parent: Option<&str>) -> Credential {
+    pub(crate) fn cred(k: &str, kind: CredentialKind, parent: Option<&str>) -> Credential {
         Credential {
             kind,
             parent: parent.map(key),
@@ -473,7 +473,7 @@ mod tests {
         }
     }
 
-    fn lineage(creds: Vec<Credential>) -> Lineage {
+    pub(crate) fn lineage(creds: Vec<Credential>) -> Lineage {
         Lineage {
             credentials: creds.into_iter().map(|c| (c.key.clone(), c)).collect(),
             seed_window: None,

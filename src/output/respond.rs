@@ -416,34 +416,8 @@ pub fn check_dir_writable(dir: &Path, force: bool) -> Result<()> {
 mod tests {
     use super::*;
     use crate::analyze::Cutoff;
-    use crate::model::{AccessKeyId, CredentialKind};
-    use crate::time::parse_event_time;
-    use crate::trace::{Credential, Lineage};
-
-    fn key(s: &str) -> AccessKeyId {
-        AccessKeyId::parse(&format!("{s:A<20}")).unwrap()
-    }
-
-    fn t(s: &str) -> Timestamp {
-        parse_event_time(s).unwrap()
-    }
-
-    fn cred(k: &str, kind: CredentialKind, parent: Option<&str>) -> Credential {
-        Credential {
-            kind,
-            parent: parent.map(key),
-            depth: u32::from(parent.is_some()),
-            ..Credential::seed(key(k))
-        }
-    }
-
-    fn lineage(creds: Vec<Credential>) -> Lineage {
-        Lineage {
-            credentials: creds.into_iter().map(|c| (c.key.clone(), c)).collect(),
-            seed_window: None,
-            sign_ins: Vec::new(),
-        }
-    }
+    use crate::analyze::containment::tests::{cred, key, lineage, t};
+    use crate::model::CredentialKind;
 
     #[test]
     fn policy_is_the_token_issue_time_deny() {
