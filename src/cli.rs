@@ -15,6 +15,7 @@ use keytrail::source::SourceSpec;
 use keytrail::source::s3::{DEFAULT_CONCURRENCY, S3Options};
 use keytrail::time::{DayEnd, Span, Timestamp, parse_bound, parse_duration};
 use keytrail::trace::TraceParams;
+use keytrail::verify::VerifyConfig;
 
 /// Follow a leaked AWS access key, and every credential minted from it,
 /// through CloudTrail archives.
@@ -28,7 +29,73 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Trace the lineage of leaked keys and write its timeline.
-    Trace(TraceArgs),
+    Trace(Box<TraceArgs>),
+    /// Validate CloudTrail log files and digests offline, on a local copy.
+    Verify(VerifyArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Exit status: 0 everything checked is valid; 4 integrity failure (altered, missing, \
+not-covered, digest-invalid or chain-broken files); 3 some inputs could not be read; 1 fatal error; \
+2 usage error."
+)]
+pub struct VerifyArgs {
+    /// Local files or folders (walked recursively) holding AWSLogs/….
+    #[arg(value_name = "SOURCE", required = true)]
+    pub sources: Vec<PathBuf>,
+
+    /// The output of `aws cloudtrail list-public-keys` (several may be
+    /// concatenated). Without it, signatures are not checked.
+    #[arg(long, value_name = "FILE")]
+    pub public_keys: Option<PathBuf>,
+
+    /// A JSON object from digest key to its hex signature (the S3 metadata
+    /// x-amz-meta-signature). Sidecar DIGEST.signature files are read too.
+    #[arg(long, value_name = "FILE")]
+    pub signatures: Option<PathBuf>,
+
+    /// Write a JSON report (counts, every file not valid) to PATH.
+    #[arg(long, value_name = "PATH")]
+    pub report: Option<PathBuf>,
+
+    /// Worker threads [default: the number of CPUs].
+    #[arg(short = 'j', long = "threads", value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
+
+    /// Print no summary.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+impl VerifyArgs {
+    /// Resolves the arguments. Errors are usage errors.
+    pub fn into_config(self) -> Result<VerifyConfig, String> {
+        if let Some(s3) = self
+            .sources
+            .iter()
+            .find(|s| s.to_string_lossy().starts_with("s3://"))
+        {
+            return Err(format!(
+                "{}: verify reads local copies only for now; copy the trail with its digests first",
+                s3.display()
+            ));
+        }
+        if self.report.as_ref().is_some_and(|p| p.as_os_str() == "-") {
+            return Err("--report writes a file; \"-\" (stdout) is not supported".to_owned());
+        }
+        Ok(VerifyConfig {
+            sources: self.sources,
+            public_keys: self.public_keys,
+            signatures: self.signatures,
+            report: self.report,
+            threads: self.threads.map_or_else(
+                || std::thread::available_parallelism().map_or(1, |n| n.get()),
+                usize::from,
+            ),
+            quiet: self.quiet,
+        })
+    }
 }
 
 #[derive(Debug, Args)]

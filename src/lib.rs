@@ -32,6 +32,7 @@ pub mod source;
 pub mod time;
 pub mod timeline;
 pub mod trace;
+pub mod verify;
 
 pub use error::{Error, Result};
 pub use run::{Completion, run};

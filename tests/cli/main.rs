@@ -8,3 +8,4 @@ mod respond;
 mod s3;
 mod support;
 mod trace;
+mod verify;
