@@ -59,6 +59,11 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "PATH")]
     pub report: Option<PathBuf>,
 
+    /// Write a custody manifest to PATH: a CSV row per input opened (size,
+    /// SHA-256 stored and uncompressed, records, read time).
+    #[arg(long, value_name = "PATH")]
+    pub manifest: Option<PathBuf>,
+
     /// Worker threads [default: the number of CPUs].
     #[arg(short = 'j', long = "threads", value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub threads: Option<u16>,
@@ -81,14 +86,19 @@ impl VerifyArgs {
                 s3.display()
             ));
         }
-        if self.report.as_ref().is_some_and(|p| p.as_os_str() == "-") {
-            return Err("--report writes a file; \"-\" (stdout) is not supported".to_owned());
+        for (flag, path) in [("--report", &self.report), ("--manifest", &self.manifest)] {
+            if path.as_ref().is_some_and(|p| p.as_os_str() == "-") {
+                return Err(format!(
+                    "{flag} writes a file; \"-\" (stdout) is not supported"
+                ));
+            }
         }
         Ok(VerifyConfig {
             sources: self.sources,
             public_keys: self.public_keys,
             signatures: self.signatures,
             report: self.report,
+            manifest: self.manifest,
             threads: self.threads.map_or_else(
                 || std::thread::available_parallelism().map_or(1, |n| n.get()),
                 usize::from,
@@ -133,6 +143,11 @@ pub struct TraceArgs {
     /// Write a JSON report (lineage, inputs, skipped files) to PATH.
     #[arg(long, value_name = "PATH")]
     pub report: Option<PathBuf>,
+
+    /// Write a custody manifest to PATH: a CSV row per input opened (size,
+    /// SHA-256 stored and uncompressed, records, read time).
+    #[arg(long, value_name = "PATH")]
+    pub manifest: Option<PathBuf>,
 
     /// Write a deny policy per user and role of the lineage, and apply.sh to
     /// attach them, into the folder DIR (created if missing).
@@ -250,6 +265,7 @@ impl TraceArgs {
             ("--graph", &self.graph),
             ("--html", &self.html),
             ("--deny-policy", &self.deny_policy),
+            ("--manifest", &self.manifest),
         ] {
             if path.as_ref().is_some_and(|p| p.as_os_str() == "-") {
                 return Err(format!(
@@ -277,6 +293,7 @@ impl TraceArgs {
                     no_sign_request: self.no_sign_request,
                     concurrency: usize::from(self.s3_concurrency),
                 },
+                manifest: self.manifest.is_some(),
             },
             trace: TraceParams {
                 seeds: self.keys.into_iter().collect::<BTreeSet<_>>(),
@@ -288,6 +305,7 @@ impl TraceArgs {
             },
             timeline,
             report: self.report,
+            manifest: self.manifest,
             deny_policy: self.deny_policy,
             cutoff,
             summary_md: self.summary_md,

@@ -33,6 +33,8 @@ pub struct Config {
     pub timeline: Option<TimelineTarget>,
     /// `--report`.
     pub report: Option<PathBuf>,
+    /// `--manifest`: the custody manifest CSV.
+    pub manifest: Option<PathBuf>,
     /// `--deny-policy`: the folder for the deny policies and `apply.sh`.
     pub deny_policy: Option<PathBuf>,
     /// `--cutoff`, or the time of the run: sessions issued before it are
@@ -57,6 +59,7 @@ impl Config {
         timeline
             .into_iter()
             .chain(self.report.as_ref())
+            .chain(self.manifest.as_ref())
             .chain(self.summary_md.as_ref())
             .chain(self.graph.as_ref())
             .chain(self.html.as_ref())

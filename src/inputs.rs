@@ -48,6 +48,31 @@ pub struct InputStats {
     pub skipped_by_design: Vec<InputIssue>,
     /// Records that mention a lineage key but could not be used.
     pub bad_records: Vec<RecordIssue>,
+    /// One row per input opened, for `--manifest`; empty without it.
+    #[serde(skip)]
+    pub custody: Vec<Custody>,
+}
+
+/// The custody of one input: what was opened, what it hashed to, and when
+/// (`--manifest`, issue 16).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Custody {
+    /// The path or `s3://` URL.
+    pub source: String,
+    /// Bytes as stored.
+    pub size: u64,
+    /// The S3 ETag, where known.
+    pub s3_etag: Option<String>,
+    /// The S3 version id, where known.
+    pub s3_version_id: Option<String>,
+    /// Hex SHA-256 of the bytes as stored; `None` when not read to the end.
+    pub sha256_stored: Option<String>,
+    /// Hex SHA-256 of the uncompressed content (a digest's `hashValue`).
+    pub sha256_content: Option<String>,
+    /// Records in it (log files).
+    pub records: Option<u64>,
+    /// When it was read, RFC 3339 UTC.
+    pub read_at: String,
 }
 
 impl InputStats {

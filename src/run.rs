@@ -91,6 +91,14 @@ pub fn run(config: &Config) -> Result<Completion> {
         write_atomically(path, |w| output::report::write(&run, &analysis, w))?;
         written.outputs.push(("Report", path.display().to_string()));
     }
+    if let Some(path) = &config.manifest {
+        write_atomically(path, |w| {
+            output::manifest::write(&scanned.inputs.custody, w)
+        })?;
+        written
+            .outputs
+            .push(("Manifest", path.display().to_string()));
+    }
     if let Some(path) = &config.graph {
         write_atomically(path, |w| write_dot(&analysis.graph, w))?;
         written.outputs.push(("Graph", path.display().to_string()));

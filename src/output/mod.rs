@@ -13,6 +13,7 @@ pub mod csv;
 pub mod graph;
 pub mod html;
 pub mod jsonl;
+pub mod manifest;
 pub mod markdown;
 pub mod parquet;
 pub mod progress;

@@ -25,6 +25,7 @@ use flate2::read::MultiGzDecoder;
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
+use crate::inputs::Custody;
 use digest::{Digest, hex, logs_key, unhex};
 use keys::PublicKey;
 
@@ -40,6 +41,8 @@ pub struct VerifyConfig {
     pub signatures: Option<PathBuf>,
     /// `--report`: the JSON report.
     pub report: Option<PathBuf>,
+    /// `--manifest`: the custody manifest CSV.
+    pub manifest: Option<PathBuf>,
     /// `-j`.
     pub threads: usize,
     /// `-q`: no summary.
@@ -232,6 +235,13 @@ struct Hashed {
     digest: Option<Digest>,
 }
 
+/// Counts the records of a log file without parsing them.
+#[derive(serde::Deserialize)]
+struct RecordCount<'a> {
+    #[serde(rename = "Records", borrow)]
+    records: Vec<&'a serde_json::value::RawValue>,
+}
+
 /// Runs `keytrail verify`.
 pub fn run(config: &VerifyConfig) -> Result<Outcome, VerifyError> {
     let public_keys = config
@@ -269,7 +279,14 @@ pub fn run(config: &VerifyConfig) -> Result<Outcome, VerifyError> {
     found.sort_by(|a, b| a.path.cmp(&b.path));
     found.dedup_by(|a, b| a.path == b.path);
 
-    let (read, mut failed) = read_all(found, config.threads.max(1));
+    let (read, mut failed, custody) = read_all(found, config.threads.max(1));
+    if let Some(path) = &config.manifest {
+        crate::output::write_atomically(path, |w| crate::output::manifest::write(&custody, w))
+            .map_err(|e| VerifyError::Write {
+                path: path.display().to_string(),
+                source: io::Error::other(e.to_string()),
+            })?;
+    }
     unreadable.append(&mut failed);
     let mut outcome = judge(read, &signatures, public_keys.as_deref());
     unreadable.sort();
@@ -365,9 +382,9 @@ fn walk(
 }
 
 /// Reads and hashes every file on `threads` threads; the order is kept.
-fn read_all(found: Vec<Found>, threads: usize) -> (Vec<Hashed>, Vec<Unreadable>) {
+fn read_all(found: Vec<Found>, threads: usize) -> (Vec<Hashed>, Vec<Unreadable>, Vec<Custody>) {
     let chunk = found.len().div_ceil(threads).max(1);
-    let results: Vec<Vec<Result<Hashed, Unreadable>>> = std::thread::scope(|s| {
+    let results: Vec<Vec<(Result<Hashed, Unreadable>, Custody)>> = std::thread::scope(|s| {
         let handles: Vec<_> = found
             .chunks(chunk)
             .map(|part| s.spawn(move || part.iter().map(read_one).collect::<Vec<_>>()))
@@ -379,28 +396,48 @@ fn read_all(found: Vec<Found>, threads: usize) -> (Vec<Hashed>, Vec<Unreadable>)
     });
     let mut read = Vec::new();
     let mut failed = Vec::new();
-    for r in results.into_iter().flatten() {
+    let mut custody = Vec::new();
+    for (r, c) in results.into_iter().flatten() {
+        custody.push(c);
         match r {
             Ok(r) => read.push(r),
             Err(u) => failed.push(u),
         }
     }
-    (read, failed)
+    (read, failed, custody)
 }
 
 /// Reads one file, inflates it if it is gzip (by its magic bytes), hashes
 /// the content and, for a digest, parses it.
-fn read_one(found: &Found) -> Result<Hashed, Unreadable> {
+fn read_one(found: &Found) -> (Result<Hashed, Unreadable>, Custody) {
+    let mut custody = Custody {
+        source: found.path.clone(),
+        read_at: crate::time::Timestamp::now().to_string(),
+        ..Custody::default()
+    };
+    let r = read_hashed(found, &mut custody);
+    (r, custody)
+}
+
+fn read_hashed(found: &Found, custody: &mut Custody) -> Result<Hashed, Unreadable> {
     let fail = |error: String| Unreadable {
         path: found.path.clone(),
         error,
     };
     let stored = fs::read(&found.path).map_err(|e| fail(e.to_string()))?;
+    custody.size = stored.len() as u64;
     let content = inflate(&stored).map_err(|e| fail(format!("cannot inflate: {e}")))?;
     let sha256 = hex(&Sha256::digest(&content));
+    custody.sha256_stored = Some(hex(&Sha256::digest(&stored)));
+    custody.sha256_content = Some(sha256.clone());
     let digest = match found.kind {
         Kind::Digest => Some(Digest::parse(&content).map_err(fail)?),
-        Kind::Log => None,
+        Kind::Log => {
+            custody.records = serde_json::from_slice::<RecordCount>(&content)
+                .ok()
+                .map(|c| c.records.len() as u64);
+            None
+        }
     };
     Ok(Hashed {
         found: found.clone(),

@@ -3,6 +3,7 @@
 mod hostile;
 mod html;
 mod lineage;
+mod manifest;
 mod properties;
 mod respond;
 mod s3;
