@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use keytrail::analyze::Cutoff;
-use keytrail::config::{Config, TimelineTarget};
+use keytrail::config::{Config, TimelineTarget, VerifyOptions};
 use keytrail::model::AccessKeyId;
 use keytrail::output::Format;
 use keytrail::scan::ScanParams;
@@ -149,6 +149,29 @@ pub struct TraceArgs {
     #[arg(long, value_name = "PATH")]
     pub manifest: Option<PathBuf>,
 
+    /// Validate the local sources against their CloudTrail digests, as
+    /// `keytrail verify` does; the report gains an `integrity` section.
+    #[arg(long, help_heading = "Integrity")]
+    pub verify: bool,
+
+    /// For --verify: `aws cloudtrail list-public-keys` output.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "verify",
+        help_heading = "Integrity"
+    )]
+    pub public_keys: Option<PathBuf>,
+
+    /// For --verify: a JSON object from digest key to hex signature.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "verify",
+        help_heading = "Integrity"
+    )]
+    pub signatures: Option<PathBuf>,
+
     /// Write a deny policy per user and role of the lineage, and apply.sh to
     /// attach them, into the folder DIR (created if missing).
     #[arg(long, value_name = "DIR", help_heading = "Respond")]
@@ -234,6 +257,13 @@ impl TraceArgs {
             .iter()
             .map(|s| SourceSpec::parse(s))
             .collect::<Result<Vec<_>, _>>()?;
+        if self.verify
+            && let Some(s3) = sources.iter().find(|s| matches!(s, SourceSpec::S3(_)))
+        {
+            return Err(format!(
+                "--verify checks local copies only for now, not {s3}"
+            ));
+        }
         if let (Some(since), Some(until)) = (self.since, self.until)
             && since > until
         {
@@ -306,6 +336,10 @@ impl TraceArgs {
             timeline,
             report: self.report,
             manifest: self.manifest,
+            verify: self.verify.then_some(VerifyOptions {
+                public_keys: self.public_keys,
+                signatures: self.signatures,
+            }),
             deny_policy: self.deny_policy,
             cutoff,
             summary_md: self.summary_md,

@@ -31,5 +31,6 @@ pub fn of(completion: Completion) -> ExitCode {
     ExitCode::from(match completion {
         Completion::Complete => SUCCESS,
         Completion::Partial => PARTIAL,
+        Completion::Tampered => INTEGRITY,
     })
 }

@@ -51,6 +51,47 @@ pub struct InputStats {
     /// One row per input opened, for `--manifest`; empty without it.
     #[serde(skip)]
     pub custody: Vec<Custody>,
+    /// What `trace --verify` found; the report shows it as `integrity`.
+    #[serde(skip)]
+    pub integrity: Option<Integrity>,
+}
+
+/// The integrity of the evidence behind a timeline (`trace --verify`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Integrity {
+    /// Files per verdict (`valid`, `altered`, …).
+    pub counts: std::collections::BTreeMap<String, usize>,
+    /// Every file that is not `valid`.
+    pub files: Vec<IntegrityIssue>,
+    /// The timeline rows that come from files that are not `valid`.
+    pub rows: Vec<IntegrityRow>,
+    /// Whether some evidence was altered, removed, added, or its digest
+    /// chain broken: the run exits 4.
+    pub failed: bool,
+}
+
+/// A file that is not `valid`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct IntegrityIssue {
+    /// The path, or the key a digest names.
+    pub source: String,
+    /// The verdict.
+    pub verdict: String,
+    /// Why.
+    pub detail: String,
+}
+
+/// A timeline row read from a file that is not `valid`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct IntegrityRow {
+    /// Its `eventID`.
+    pub event_id: String,
+    /// Its `eventTime`.
+    pub event_time: String,
+    /// The file it came from.
+    pub source_file: String,
+    /// That file's verdict.
+    pub verdict: String,
 }
 
 /// The custody of one input: what was opened, what it hashed to, and when

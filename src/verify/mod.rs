@@ -244,6 +244,26 @@ struct RecordCount<'a> {
 
 /// Runs `keytrail verify`.
 pub fn run(config: &VerifyConfig) -> Result<Outcome, VerifyError> {
+    let (outcome, custody) = check(config)?;
+    if let Some(path) = &config.manifest {
+        crate::output::write_atomically(path, |w| crate::output::manifest::write(&custody, w))
+            .map_err(|e| VerifyError::Write {
+                path: path.display().to_string(),
+                source: io::Error::other(e.to_string()),
+            })?;
+    }
+    if let Some(path) = &config.report {
+        write_report(path, &outcome)?;
+    }
+    if !config.quiet {
+        let _ = summary(&mut io::stdout().lock(), &outcome);
+    }
+    Ok(outcome)
+}
+
+/// Reads, hashes and judges every file under the sources, and writes
+/// nothing: the verdicts, and the custody of every file read.
+pub fn check(config: &VerifyConfig) -> Result<(Outcome, Vec<Custody>), VerifyError> {
     let public_keys = config
         .public_keys
         .as_ref()
@@ -280,25 +300,11 @@ pub fn run(config: &VerifyConfig) -> Result<Outcome, VerifyError> {
     found.dedup_by(|a, b| a.path == b.path);
 
     let (read, mut failed, custody) = read_all(found, config.threads.max(1));
-    if let Some(path) = &config.manifest {
-        crate::output::write_atomically(path, |w| crate::output::manifest::write(&custody, w))
-            .map_err(|e| VerifyError::Write {
-                path: path.display().to_string(),
-                source: io::Error::other(e.to_string()),
-            })?;
-    }
     unreadable.append(&mut failed);
     let mut outcome = judge(read, &signatures, public_keys.as_deref());
     unreadable.sort();
     outcome.unreadable = unreadable;
-
-    if let Some(path) = &config.report {
-        write_report(path, &outcome)?;
-    }
-    if !config.quiet {
-        let _ = summary(&mut io::stdout().lock(), &outcome);
-    }
-    Ok(outcome)
+    Ok((outcome, custody))
 }
 
 fn option_error(flag: &'static str, path: &Path, reason: String) -> VerifyError {

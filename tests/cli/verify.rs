@@ -402,3 +402,63 @@ fn an_unreadable_digest_exits_3() {
         "{report}"
     );
 }
+
+#[test]
+fn trace_verify_flags_rows_from_an_altered_file() {
+    let env = TestEnv::new();
+    let trail = Trail::build(&env.path("case"), None);
+    trail.sidecar(&trail.newest_signature());
+    let keys = trail.public_keys(&env);
+    let report = env.path("report.json");
+    let trace = |report: &Path| {
+        run(env
+            .keytrail()
+            .arg("trace")
+            .arg("--key")
+            .arg(crate::support::SEED)
+            .arg(&trail.dir)
+            .arg("--verify")
+            .arg("--public-keys")
+            .arg(&keys)
+            .arg("--report")
+            .arg(report)
+            .arg("--force"))
+    };
+    let out = trace(&report);
+    assert_eq!(code(&out), 0, "{}", show(&out));
+    let clean = read_json(&report);
+    assert_eq!(clean["integrity"]["counts"]["valid"], HOURS * 3, "{clean}");
+    assert_eq!(clean["integrity"]["rows"], json!([]));
+    assert_eq!(clean["timeline"]["rows"], HOURS * 2, "{clean}");
+
+    let victim = &trail.logs[1];
+    let content = String::from_utf8(keytrail::verify::inflate(&fs::read(victim).unwrap()).unwrap())
+        .unwrap()
+        .replace("us-east-1", "us-west-2");
+    fs::write(victim, gzip(content.as_bytes())).unwrap();
+    let out = trace(&report);
+    assert_eq!(code(&out), 4, "{}", show(&out));
+    let tampered = read_json(&report);
+    let rows = tampered["integrity"]["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{tampered}");
+    assert_eq!(rows[0]["event_id"], "evt-0-1");
+    assert_eq!(rows[0]["verdict"], "altered");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("ALTERED log files"), "{stdout}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("EVIDENCE INTEGRITY FAILURE"));
+}
+
+#[test]
+fn trace_verify_refuses_s3_and_needs_verify_for_keys() {
+    let env = TestEnv::new();
+    let out = env.trace(&["--key", crate::support::SEED, "s3://bucket", "--verify"]);
+    assert_eq!(code(&out), 2, "{}", show(&out));
+    let out = env.trace(&[
+        "--key",
+        crate::support::SEED,
+        "fixtures/incident",
+        "--public-keys",
+        "k.json",
+    ]);
+    assert_eq!(code(&out), 2, "{}", show(&out));
+}
