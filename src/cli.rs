@@ -6,13 +6,14 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use keytrail::acquire::AcquireConfig;
 use keytrail::analyze::Cutoff;
 use keytrail::config::{Config, TimelineTarget, VerifyOptions};
 use keytrail::model::AccessKeyId;
 use keytrail::output::Format;
 use keytrail::scan::ScanParams;
 use keytrail::source::SourceSpec;
-use keytrail::source::s3::{DEFAULT_CONCURRENCY, S3Options};
+use keytrail::source::s3::{DEFAULT_CONCURRENCY, S3Options, S3Url};
 use keytrail::time::{DayEnd, Span, Timestamp, parse_bound, parse_duration};
 use keytrail::trace::TraceParams;
 use keytrail::verify::VerifyConfig;
@@ -32,6 +33,57 @@ pub enum Command {
     Trace(Box<TraceArgs>),
     /// Validate CloudTrail log files and digests offline, on a local copy.
     Verify(VerifyArgs),
+    /// Copy a trail from S3 to disk, with each digest's signature.
+    Acquire(AcquireArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AcquireArgs {
+    /// s3://BUCKET[/PREFIX]
+    #[arg(value_name = "SOURCE", value_parser = |s: &str| S3Url::parse(s).ok_or_else(|| format!("{s:?} is not an S3 URL (expected s3://BUCKET[/PREFIX])")))]
+    pub source: S3Url,
+
+    /// The folder to copy into (created if missing).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+
+    /// Print no summary.
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// AWS profile.
+    #[arg(long, value_name = "NAME", help_heading = "S3")]
+    pub profile: Option<String>,
+
+    /// Region of the bucket [default: discovered from the bucket].
+    #[arg(long, value_name = "REGION", help_heading = "S3")]
+    pub region: Option<String>,
+
+    /// S3-compatible endpoint (also AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL).
+    #[arg(long, value_name = "URL", help_heading = "S3")]
+    pub endpoint_url: Option<String>,
+
+    /// Do not sign requests (public buckets).
+    #[arg(long, help_heading = "S3")]
+    pub no_sign_request: bool,
+}
+
+impl AcquireArgs {
+    /// Resolves the arguments.
+    pub fn into_config(self) -> AcquireConfig {
+        AcquireConfig {
+            source: self.source,
+            dir: self.dir,
+            s3: S3Options {
+                profile: self.profile,
+                region: self.region,
+                endpoint_url: self.endpoint_url,
+                no_sign_request: self.no_sign_request,
+                concurrency: usize::from(DEFAULT_CONCURRENCY),
+            },
+            quiet: self.quiet,
+        }
+    }
 }
 
 #[derive(Debug, Args)]

@@ -18,6 +18,7 @@
 //! every stage are [`model`] (identifiers and kinds), [`time`] and
 //! [`event`]; [`config`] is what the command line resolves to.
 
+pub mod acquire;
 pub mod analyze;
 pub mod config;
 pub mod decode;

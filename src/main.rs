@@ -14,6 +14,7 @@ fn main() -> ExitCode {
     let args = match Cli::parse().command {
         Command::Trace(args) => *args,
         Command::Verify(args) => return verify(args),
+        Command::Acquire(args) => return acquire(args),
     };
     let config = args.into_config().unwrap_or_else(|msg| usage(&msg));
     match keytrail::run(&config) {
@@ -37,6 +38,19 @@ fn verify(args: cli::VerifyArgs) -> ExitCode {
     let config = args.into_config().unwrap_or_else(|msg| usage(&msg));
     match keytrail::verify::run(&config) {
         Ok(outcome) => exit_codes::of_verify(&outcome),
+        Err(e) => {
+            let chain = format!("{:#}", anyhow::Error::from(e));
+            output::message(&format!("error: {}", sanitize::terminal(&chain)));
+            ExitCode::from(exit_codes::ERROR)
+        }
+    }
+}
+
+/// `keytrail acquire`.
+fn acquire(args: cli::AcquireArgs) -> ExitCode {
+    match keytrail::acquire::run(&args.into_config()) {
+        Ok(done) if done.failed.is_empty() => ExitCode::from(exit_codes::SUCCESS),
+        Ok(_) => ExitCode::from(exit_codes::PARTIAL),
         Err(e) => {
             let chain = format!("{:#}", anyhow::Error::from(e));
             output::message(&format!("error: {}", sanitize::terminal(&chain)));

@@ -557,3 +557,51 @@ fn anonymous_requests_and_the_endpoint_variable_work() {
     assert!(report["inputs"]["files_read"].as_u64().unwrap() > 0);
     assert!(moto.requests().iter().any(|(m, _)| m == "GET"));
 }
+
+/// `acquire` copies a trail with its digests' `x-amz-meta-signature` into
+/// sidecars, and `verify` then validates the copy, newest digest included.
+#[test]
+fn acquire_keeps_digest_signatures_for_verify() {
+    let moto = Moto::start();
+    let env = TestEnv::new();
+    let trail = crate::verify::Trail::build(&env.path("original"), None);
+    trail.sidecars();
+    moto.seed(&["upload", "trail", trail.dir.to_str().unwrap(), ""]);
+    let copy = env.path("copy");
+    let mut cmd = env.keytrail();
+    cmd.arg("acquire")
+        .arg("s3://trail")
+        .arg(&copy)
+        .env_clear()
+        .env("HOME", env.path("home"));
+    for (k, v) in with_endpoint(&moto) {
+        cmd.env(k, v);
+    }
+    let out = run(&mut cmd);
+    assert_eq!(code(&out), 0, "{}", show(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("9 copied"), "{stdout}");
+    assert!(
+        stdout.contains("3 digest signature(s) captured"),
+        "{stdout}"
+    );
+    let manifest = read(&copy.join("keytrail-manifest.csv"));
+    assert_eq!(manifest.lines().count(), 10, "{manifest}");
+    assert!(manifest.contains("s3://trail/AWSLogs/"), "{manifest}");
+
+    let keys = trail.public_keys(&env);
+    let out = run(env
+        .keytrail()
+        .arg("verify")
+        .arg(&copy)
+        .arg("--public-keys")
+        .arg(&keys));
+    assert_eq!(code(&out), 0, "{}", show(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("9 valid"), "{stdout}");
+
+    // A second run finds everything in place.
+    let out = run(&mut cmd);
+    assert_eq!(code(&out), 0, "{}", show(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("0 copied, 9 already present"));
+}

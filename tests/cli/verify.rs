@@ -32,8 +32,9 @@ fn key_pair() -> RsaKeyPair {
 }
 
 /// A trail of `HOURS` digests, two log files each, written under `dir`.
-struct Trail {
-    dir: PathBuf,
+pub(crate) struct Trail {
+    /// The folder it was written under.
+    pub(crate) dir: PathBuf,
     /// The AWSLogs prefix: `AWSLogs/ACCOUNT/` or `AWSLogs/o-ORG/ACCOUNT/`.
     prefix: String,
     /// Local paths of the digests, oldest first.
@@ -47,7 +48,7 @@ struct Trail {
 const HOURS: usize = 3;
 
 impl Trail {
-    fn build(dir: &Path, org: Option<&str>) -> Trail {
+    pub(crate) fn build(dir: &Path, org: Option<&str>) -> Trail {
         let pair = key_pair();
         let rng = SystemRandom::new();
         let prefix = match org {
@@ -137,19 +138,29 @@ impl Trail {
 
     /// Writes the newest digest's signature into its sidecar, as `acquire`
     /// would from `x-amz-meta-signature`.
-    fn sidecar(&self, signature: &str) {
+    pub(crate) fn sidecar(&self, signature: &str) {
         let newest = self.digests.last().unwrap();
         let mut name = newest.as_os_str().to_owned();
         name.push(".signature");
         fs::write(PathBuf::from(name), signature).unwrap();
     }
 
-    fn newest_signature(&self) -> String {
+    /// Writes every digest's signature into its sidecar, as CloudTrail's
+    /// metadata holds them.
+    pub(crate) fn sidecars(&self) {
+        for (digest, sig) in self.digests.iter().zip(&self.signatures) {
+            let mut name = digest.as_os_str().to_owned();
+            name.push(".signature");
+            fs::write(PathBuf::from(name), sig).unwrap();
+        }
+    }
+
+    pub(crate) fn newest_signature(&self) -> String {
         self.signatures.last().unwrap().clone()
     }
 
     /// `aws cloudtrail list-public-keys` output for the test key.
-    fn public_keys(&self, env: &TestEnv) -> PathBuf {
+    pub(crate) fn public_keys(&self, env: &TestEnv) -> PathBuf {
         let pair = key_pair();
         let value = base64::engine::general_purpose::STANDARD.encode(pair.public().as_ref());
         let list = json!({"PublicKeyList": [{
