@@ -93,9 +93,27 @@ not-covered, digest-invalid or chain-broken files); 3 some inputs could not be r
 2 usage error."
 )]
 pub struct VerifyArgs {
-    /// Local files or folders (walked recursively) holding AWSLogs/….
+    /// Files or folders (walked recursively) holding AWSLogs/…, or
+    /// s3://BUCKET[/PREFIX], whose digests' signatures are read from their
+    /// metadata.
     #[arg(value_name = "SOURCE", required = true)]
     pub sources: Vec<PathBuf>,
+
+    /// AWS profile for S3 sources.
+    #[arg(long, value_name = "NAME", help_heading = "S3")]
+    pub profile: Option<String>,
+
+    /// Region of the S3 bucket [default: discovered from the bucket].
+    #[arg(long, value_name = "REGION", help_heading = "S3")]
+    pub region: Option<String>,
+
+    /// S3-compatible endpoint (also AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL).
+    #[arg(long, value_name = "URL", help_heading = "S3")]
+    pub endpoint_url: Option<String>,
+
+    /// Do not sign requests (public buckets).
+    #[arg(long, help_heading = "S3")]
+    pub no_sign_request: bool,
 
     /// The output of `aws cloudtrail list-public-keys` (several may be
     /// concatenated). Without it, signatures are not checked.
@@ -128,15 +146,13 @@ pub struct VerifyArgs {
 impl VerifyArgs {
     /// Resolves the arguments. Errors are usage errors.
     pub fn into_config(self) -> Result<VerifyConfig, String> {
-        if let Some(s3) = self
-            .sources
-            .iter()
-            .find(|s| s.to_string_lossy().starts_with("s3://"))
-        {
-            return Err(format!(
-                "{}: verify reads local copies only for now; copy the trail with its digests first",
-                s3.display()
-            ));
+        let mut local = Vec::new();
+        let mut s3_sources = Vec::new();
+        for source in &self.sources {
+            match SourceSpec::parse(&source.to_string_lossy())? {
+                SourceSpec::Local(p) => local.push(p),
+                SourceSpec::S3(u) => s3_sources.push(u),
+            }
         }
         for (flag, path) in [("--report", &self.report), ("--manifest", &self.manifest)] {
             if path.as_ref().is_some_and(|p| p.as_os_str() == "-") {
@@ -146,7 +162,15 @@ impl VerifyArgs {
             }
         }
         Ok(VerifyConfig {
-            sources: self.sources,
+            sources: local,
+            s3_sources,
+            s3: S3Options {
+                profile: self.profile,
+                region: self.region,
+                endpoint_url: self.endpoint_url,
+                no_sign_request: self.no_sign_request,
+                concurrency: usize::from(DEFAULT_CONCURRENCY),
+            },
             public_keys: self.public_keys,
             signatures: self.signatures,
             report: self.report,
@@ -309,13 +333,6 @@ impl TraceArgs {
             .iter()
             .map(|s| SourceSpec::parse(s))
             .collect::<Result<Vec<_>, _>>()?;
-        if self.verify
-            && let Some(s3) = sources.iter().find(|s| matches!(s, SourceSpec::S3(_)))
-        {
-            return Err(format!(
-                "--verify checks local copies only for now, not {s3}"
-            ));
-        }
         if let (Some(since), Some(until)) = (self.since, self.until)
             && since > until
         {

@@ -163,20 +163,20 @@ pub fn run(config: &Config) -> Result<Completion> {
 /// Validates the local sources against their digests (`--verify`), and
 /// picks out the timeline rows read from files that are not valid.
 fn integrity(config: &Config, options: &VerifyOptions, timeline: &Timeline) -> Result<Integrity> {
-    let sources = config
-        .sources
-        .iter()
-        .map(|s| match s {
-            SourceSpec::Local(p) => Ok(p.clone()),
-            SourceSpec::S3(_) => Err(Error::Verify(format!(
-                "{s}: only local copies can be verified"
-            ))),
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let mut sources = Vec::new();
+    let mut s3_sources = Vec::new();
+    for s in &config.sources {
+        match s {
+            SourceSpec::Local(p) => sources.push(p.clone()),
+            SourceSpec::S3(u) => s3_sources.push(u.clone()),
+        }
+    }
     let (outcome, _) = verify::check(&VerifyConfig {
         sources,
         public_keys: options.public_keys.clone(),
         signatures: options.signatures.clone(),
+        s3_sources,
+        s3: config.scan.s3.clone(),
         report: None,
         manifest: None,
         threads: config.scan.threads,

@@ -26,6 +26,8 @@ use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
 use crate::inputs::Custody;
+use crate::source::Store;
+use crate::source::s3::{S3Options, S3Store, S3Url};
 use digest::{Digest, hex, logs_key, unhex};
 use keys::PublicKey;
 
@@ -39,6 +41,10 @@ pub struct VerifyConfig {
     /// `--signatures`: a JSON object from digest key (or path) to hex
     /// signature.
     pub signatures: Option<PathBuf>,
+    /// `s3://` sources: digest signatures come from their metadata.
+    pub s3_sources: Vec<S3Url>,
+    /// How to reach S3.
+    pub s3: S3Options,
     /// `--report`: the JSON report.
     pub report: Option<PathBuf>,
     /// `--manifest`: the custody manifest CSV.
@@ -207,6 +213,14 @@ pub enum VerifyError {
         /// What is wrong.
         reason: String,
     },
+    /// An S3 source cannot be listed.
+    #[error("cannot read source {source_name}: {reason}")]
+    S3 {
+        /// The source.
+        source_name: String,
+        /// Why, and the fix.
+        reason: String,
+    },
     /// The report cannot be written.
     #[error("cannot write {path}: {source}")]
     Write {
@@ -299,8 +313,13 @@ pub fn check(config: &VerifyConfig) -> Result<(Outcome, Vec<Custody>), VerifyErr
     found.sort_by(|a, b| a.path.cmp(&b.path));
     found.dedup_by(|a, b| a.path == b.path);
 
-    let (read, mut failed, custody) = read_all(found, config.threads.max(1));
+    let (mut read, mut failed, mut custody) = read_all(found, config.threads.max(1));
     unreadable.append(&mut failed);
+    for url in &config.s3_sources {
+        let (more, rows) = read_s3(url, &config.s3, &mut signatures, &mut unreadable)?;
+        read.extend(more);
+        custody.extend(rows);
+    }
     let mut outcome = judge(read, &signatures, public_keys.as_deref());
     unreadable.sort();
     outcome.unreadable = unreadable;
@@ -369,22 +388,111 @@ fn walk(
         }
         return;
     }
-    let segments: Vec<&str> = key.split('/').collect();
-    let kind = if segments.contains(&"CloudTrail-Digest") {
-        Kind::Digest
-    } else if segments.contains(&"CloudTrail") {
-        Kind::Log
-    } else {
+    let Some(kind) = classify(key) else {
         return;
     };
-    if !(key.ends_with(".json.gz") || key.ends_with(".json")) {
-        return;
-    }
     found.push(Found {
         path: shown,
         key: key.to_owned(),
         kind,
     });
+}
+
+/// A log file or digest by its key from `AWSLogs/` on; `None` for anything
+/// else (Insights, sidecars, other files).
+fn classify(key: &str) -> Option<Kind> {
+    if !(key.ends_with(".json.gz") || key.ends_with(".json")) {
+        return None;
+    }
+    let segments: Vec<&str> = key.split('/').collect();
+    if segments.contains(&"CloudTrail-Digest") {
+        Some(Kind::Digest)
+    } else if segments.contains(&"CloudTrail") {
+        Some(Kind::Log)
+    } else {
+        None
+    }
+}
+
+/// Lists, reads and hashes the objects under one S3 source, taking each
+/// digest's signature from its `x-amz-meta-signature` unless one was given.
+fn read_s3(
+    url: &S3Url,
+    options: &S3Options,
+    signatures: &mut BTreeMap<String, String>,
+    unreadable: &mut Vec<Unreadable>,
+) -> Result<(Vec<Hashed>, Vec<Custody>), VerifyError> {
+    let shown = format!("s3://{}/{}", url.bucket, url.prefix);
+    let fatal = |e: crate::source::ListError| VerifyError::S3 {
+        source_name: shown.clone(),
+        reason: e.0,
+    };
+    let store = S3Store::connect(url, options).map_err(fatal)?;
+    let listing = store.list_all(&url.prefix).map_err(fatal)?;
+    let files: Vec<(String, String, Kind)> = listing
+        .files
+        .into_iter()
+        .filter_map(|e| {
+            let key = logs_key(&e.rel)?.to_owned();
+            let kind = classify(&key)?;
+            Some((e.rel, key, kind))
+        })
+        .collect();
+    let mut metas = BTreeMap::new();
+    for (rel, key, kind) in &files {
+        if *kind != Kind::Digest {
+            continue;
+        }
+        match store.head(rel) {
+            Ok(meta) => {
+                if let Some(sig) = meta.user.get("signature") {
+                    signatures
+                        .entry(key.clone())
+                        .or_insert_with(|| sig.trim().to_owned());
+                }
+                metas.insert(rel.clone(), meta);
+            }
+            Err(e) => unreadable.push(Unreadable {
+                path: store.display(rel),
+                error: e.0,
+            }),
+        }
+    }
+    let mut read = Vec::new();
+    let mut custody = Vec::new();
+    let rels = Box::new(files.iter().map(|(rel, _, _)| rel.clone()));
+    for ((rel, key, kind), body) in files.iter().zip(store.open_all(rels)) {
+        let found = Found {
+            path: store.display(rel),
+            key: key.clone(),
+            kind: *kind,
+        };
+        let meta = metas.remove(rel).unwrap_or_default();
+        let mut row = Custody {
+            source: found.path.clone(),
+            s3_etag: meta.etag,
+            s3_version_id: meta.version_id,
+            read_at: crate::time::Timestamp::now().to_string(),
+            ..Custody::default()
+        };
+        let mut stored = Vec::new();
+        let r = match body
+            .map_err(|e| e.0)
+            .and_then(|mut b| b.read_to_end(&mut stored).map_err(|e| e.to_string()))
+        {
+            Ok(_) => hash_stored(&found, &stored, &mut row),
+            Err(error) => Err(Unreadable {
+                path: found.path.clone(),
+                error,
+            }),
+        };
+        custody.push(row);
+        match r {
+            Ok(h) => read.push(h),
+            Err(u) => unreadable.push(u),
+        }
+    }
+    Ok((read, custody))
 }
 
 /// Reads and hashes every file on `threads` threads; the order is kept.
@@ -431,10 +539,19 @@ fn read_hashed(found: &Found, custody: &mut Custody) -> Result<Hashed, Unreadabl
         error,
     };
     let stored = fs::read(&found.path).map_err(|e| fail(e.to_string()))?;
+    hash_stored(found, &stored, custody)
+}
+
+/// Hashes one file's bytes and, for a digest, parses it.
+fn hash_stored(found: &Found, stored: &[u8], custody: &mut Custody) -> Result<Hashed, Unreadable> {
+    let fail = |error: String| Unreadable {
+        path: found.path.clone(),
+        error,
+    };
     custody.size = stored.len() as u64;
-    let content = inflate(&stored).map_err(|e| fail(format!("cannot inflate: {e}")))?;
+    let content = inflate(stored).map_err(|e| fail(format!("cannot inflate: {e}")))?;
     let sha256 = hex(&Sha256::digest(&content));
-    custody.sha256_stored = Some(hex(&Sha256::digest(&stored)));
+    custody.sha256_stored = Some(hex(&Sha256::digest(stored)));
     custody.sha256_content = Some(sha256.clone());
     let digest = match found.kind {
         Kind::Digest => Some(Digest::parse(&content).map_err(fail)?),

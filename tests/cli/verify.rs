@@ -460,10 +460,8 @@ fn trace_verify_flags_rows_from_an_altered_file() {
 }
 
 #[test]
-fn trace_verify_refuses_s3_and_needs_verify_for_keys() {
+fn trace_verify_options_need_verify() {
     let env = TestEnv::new();
-    let out = env.trace(&["--key", crate::support::SEED, "s3://bucket", "--verify"]);
-    assert_eq!(code(&out), 2, "{}", show(&out));
     let out = env.trace(&[
         "--key",
         crate::support::SEED,
