@@ -308,7 +308,7 @@ pub fn check(config: &VerifyConfig) -> Result<(Outcome, Vec<Custody>), VerifyErr
             path: root.display().to_string(),
             source,
         })?;
-        walk(root, &mut found, &mut signatures, &mut unreadable);
+        walk(root, true, &mut found, &mut signatures, &mut unreadable);
     }
     found.sort_by(|a, b| a.path.cmp(&b.path));
     found.dedup_by(|a, b| a.path == b.path);
@@ -335,14 +335,21 @@ fn option_error(flag: &'static str, path: &Path, reason: String) -> VerifyError 
 }
 
 /// Collects log files and digests under `path`, and the sidecar signatures.
+///
+/// Below a root, symbolic links to folders are not followed (a link to a
+/// parent would never end) and FIFOs, sockets and devices are not read
+/// (a FIFO would block): both are left alone, as `trace` does.
 fn walk(
     path: &Path,
+    root: bool,
     found: &mut Vec<Found>,
     signatures: &mut BTreeMap<String, String>,
     unreadable: &mut Vec<Unreadable>,
 ) {
     let shown = path.display().to_string();
+    let linked = !root && fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
     let meta = match fs::metadata(path) {
+        Ok(m) if (linked && m.is_dir()) || !(m.is_dir() || m.is_file()) => return,
         Ok(m) => m,
         Err(e) => {
             unreadable.push(Unreadable {
@@ -366,7 +373,7 @@ fn walk(
         let mut children: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
         children.sort();
         for child in children {
-            walk(&child, found, signatures, unreadable);
+            walk(&child, false, found, signatures, unreadable);
         }
         return;
     }

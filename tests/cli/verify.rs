@@ -471,3 +471,24 @@ fn trace_verify_options_need_verify() {
     ]);
     assert_eq!(code(&out), 2, "{}", show(&out));
 }
+
+#[cfg(unix)]
+#[test]
+fn links_to_folders_and_fifos_are_left_alone() {
+    let env = TestEnv::new();
+    let trail = Trail::build(&env.path("case"), None);
+    trail.sidecar(&trail.newest_signature());
+    let folder = trail.logs[0].parent().unwrap();
+    std::os::unix::fs::symlink(&trail.dir, folder.join("loop")).unwrap();
+    let fifo = folder.join(format!(
+        "{ACCOUNT}_CloudTrail_{REGION}_20251209T1000Z_fifo.json.gz"
+    ));
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let (out, report) = verify(&env, &trail, &[]);
+    assert_eq!(code(&out), 0, "{}", show(&out));
+    assert_eq!(report["counts"]["valid"], HOURS * 3, "{report}");
+}
