@@ -26,6 +26,7 @@ use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
 use crate::inputs::Custody;
+use crate::output::sanitize::terminal;
 use crate::source::Store;
 use crate::source::s3::{S3Options, S3Store, S3Url};
 use digest::{Digest, hex, logs_key, unhex};
@@ -811,10 +812,23 @@ pub fn summary(out: &mut impl Write, outcome: &Outcome) -> io::Result<()> {
         }
     )?;
     for f in outcome.files.iter().filter(|f| f.verdict != Verdict::Valid) {
-        writeln!(out, "  {:<14} {}  ({})", f.verdict.name(), f.path, f.detail)?;
+        // Paths and details can come from a digest's own text: sanitized.
+        writeln!(
+            out,
+            "  {:<14} {}  ({})",
+            f.verdict.name(),
+            terminal(&f.path),
+            terminal(&f.detail)
+        )?;
     }
     for u in &outcome.unreadable {
-        writeln!(out, "  {:<14} {}  ({})", "unreadable", u.path, u.error)?;
+        writeln!(
+            out,
+            "  {:<14} {}  ({})",
+            "unreadable",
+            terminal(&u.path),
+            terminal(&u.error)
+        )?;
     }
     if outcome.integrity_failed() {
         writeln!(
