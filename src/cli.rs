@@ -6,15 +6,17 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use keytrail::acquire::AcquireConfig;
 use keytrail::analyze::Cutoff;
-use keytrail::config::{Config, TimelineTarget};
+use keytrail::config::{Config, TimelineTarget, VerifyOptions};
 use keytrail::model::AccessKeyId;
 use keytrail::output::Format;
 use keytrail::scan::ScanParams;
 use keytrail::source::SourceSpec;
-use keytrail::source::s3::{DEFAULT_CONCURRENCY, S3Options};
+use keytrail::source::s3::{DEFAULT_CONCURRENCY, S3Options, S3Url};
 use keytrail::time::{DayEnd, Span, Timestamp, parse_bound, parse_duration};
 use keytrail::trace::TraceParams;
+use keytrail::verify::VerifyConfig;
 
 /// Follow a leaked AWS access key, and every credential minted from it,
 /// through CloudTrail archives.
@@ -28,7 +30,158 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Trace the lineage of leaked keys and write its timeline.
-    Trace(TraceArgs),
+    Trace(Box<TraceArgs>),
+    /// Validate CloudTrail log files and digests offline, on a local copy.
+    Verify(VerifyArgs),
+    /// Copy a trail from S3 to disk, with each digest's signature.
+    Acquire(AcquireArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AcquireArgs {
+    /// s3://BUCKET[/PREFIX]
+    #[arg(value_name = "SOURCE", value_parser = |s: &str| S3Url::parse(s).ok_or_else(|| format!("{s:?} is not an S3 URL (expected s3://BUCKET[/PREFIX])")))]
+    pub source: S3Url,
+
+    /// The folder to copy into (created if missing).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+
+    /// Print no summary.
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// AWS profile.
+    #[arg(long, value_name = "NAME", help_heading = "S3")]
+    pub profile: Option<String>,
+
+    /// Region of the bucket [default: discovered from the bucket].
+    #[arg(long, value_name = "REGION", help_heading = "S3")]
+    pub region: Option<String>,
+
+    /// S3-compatible endpoint (also AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL).
+    #[arg(long, value_name = "URL", help_heading = "S3")]
+    pub endpoint_url: Option<String>,
+
+    /// Do not sign requests (public buckets).
+    #[arg(long, help_heading = "S3")]
+    pub no_sign_request: bool,
+}
+
+impl AcquireArgs {
+    /// Resolves the arguments.
+    pub fn into_config(self) -> AcquireConfig {
+        AcquireConfig {
+            source: self.source,
+            dir: self.dir,
+            s3: S3Options {
+                profile: self.profile,
+                region: self.region,
+                endpoint_url: self.endpoint_url,
+                no_sign_request: self.no_sign_request,
+                concurrency: usize::from(DEFAULT_CONCURRENCY),
+            },
+            quiet: self.quiet,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Exit status: 0 everything checked is valid; 4 integrity failure (altered, missing, \
+not-covered, digest-invalid or chain-broken files); 3 some inputs could not be read; 1 fatal error; \
+2 usage error."
+)]
+pub struct VerifyArgs {
+    /// Files or folders (walked recursively) holding AWSLogs/…, or
+    /// s3://BUCKET[/PREFIX], whose digests' signatures are read from their
+    /// metadata.
+    #[arg(value_name = "SOURCE", required = true)]
+    pub sources: Vec<PathBuf>,
+
+    /// AWS profile for S3 sources.
+    #[arg(long, value_name = "NAME", help_heading = "S3")]
+    pub profile: Option<String>,
+
+    /// Region of the S3 bucket [default: discovered from the bucket].
+    #[arg(long, value_name = "REGION", help_heading = "S3")]
+    pub region: Option<String>,
+
+    /// S3-compatible endpoint (also AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL).
+    #[arg(long, value_name = "URL", help_heading = "S3")]
+    pub endpoint_url: Option<String>,
+
+    /// Do not sign requests (public buckets).
+    #[arg(long, help_heading = "S3")]
+    pub no_sign_request: bool,
+
+    /// The output of `aws cloudtrail list-public-keys` (several may be
+    /// concatenated). Without it, signatures are not checked.
+    #[arg(long, value_name = "FILE")]
+    pub public_keys: Option<PathBuf>,
+
+    /// A JSON object from digest key to its hex signature (the S3 metadata
+    /// x-amz-meta-signature). Sidecar DIGEST.signature files are read too.
+    #[arg(long, value_name = "FILE")]
+    pub signatures: Option<PathBuf>,
+
+    /// Write a JSON report (counts, every file not valid) to PATH.
+    #[arg(long, value_name = "PATH")]
+    pub report: Option<PathBuf>,
+
+    /// Write a custody manifest to PATH: a CSV row per input opened (size,
+    /// SHA-256 stored and uncompressed, records, read time).
+    #[arg(long, value_name = "PATH")]
+    pub manifest: Option<PathBuf>,
+
+    /// Worker threads [default: the number of CPUs].
+    #[arg(short = 'j', long = "threads", value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
+
+    /// Print no summary.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+impl VerifyArgs {
+    /// Resolves the arguments. Errors are usage errors.
+    pub fn into_config(self) -> Result<VerifyConfig, String> {
+        let mut local = Vec::new();
+        let mut s3_sources = Vec::new();
+        for source in &self.sources {
+            match SourceSpec::parse(&source.to_string_lossy())? {
+                SourceSpec::Local(p) => local.push(p),
+                SourceSpec::S3(u) => s3_sources.push(u),
+            }
+        }
+        for (flag, path) in [("--report", &self.report), ("--manifest", &self.manifest)] {
+            if path.as_ref().is_some_and(|p| p.as_os_str() == "-") {
+                return Err(format!(
+                    "{flag} writes a file; \"-\" (stdout) is not supported"
+                ));
+            }
+        }
+        Ok(VerifyConfig {
+            sources: local,
+            s3_sources,
+            s3: S3Options {
+                profile: self.profile,
+                region: self.region,
+                endpoint_url: self.endpoint_url,
+                no_sign_request: self.no_sign_request,
+                concurrency: usize::from(DEFAULT_CONCURRENCY),
+            },
+            public_keys: self.public_keys,
+            signatures: self.signatures,
+            report: self.report,
+            manifest: self.manifest,
+            threads: self.threads.map_or_else(
+                || std::thread::available_parallelism().map_or(1, |n| n.get()),
+                usize::from,
+            ),
+            quiet: self.quiet,
+        })
+    }
 }
 
 #[derive(Debug, Args)]
@@ -66,6 +219,34 @@ pub struct TraceArgs {
     /// Write a JSON report (lineage, inputs, skipped files) to PATH.
     #[arg(long, value_name = "PATH")]
     pub report: Option<PathBuf>,
+
+    /// Write a custody manifest to PATH: a CSV row per input opened (size,
+    /// SHA-256 stored and uncompressed, records, read time).
+    #[arg(long, value_name = "PATH")]
+    pub manifest: Option<PathBuf>,
+
+    /// Validate the local sources against their CloudTrail digests, as
+    /// `keytrail verify` does; the report gains an `integrity` section.
+    #[arg(long, help_heading = "Integrity")]
+    pub verify: bool,
+
+    /// For --verify: `aws cloudtrail list-public-keys` output.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "verify",
+        help_heading = "Integrity"
+    )]
+    pub public_keys: Option<PathBuf>,
+
+    /// For --verify: a JSON object from digest key to hex signature.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "verify",
+        help_heading = "Integrity"
+    )]
+    pub signatures: Option<PathBuf>,
 
     /// Write a deny policy per user and role of the lineage, and apply.sh to
     /// attach them, into the folder DIR (created if missing).
@@ -183,6 +364,7 @@ impl TraceArgs {
             ("--graph", &self.graph),
             ("--html", &self.html),
             ("--deny-policy", &self.deny_policy),
+            ("--manifest", &self.manifest),
         ] {
             if path.as_ref().is_some_and(|p| p.as_os_str() == "-") {
                 return Err(format!(
@@ -210,6 +392,7 @@ impl TraceArgs {
                     no_sign_request: self.no_sign_request,
                     concurrency: usize::from(self.s3_concurrency),
                 },
+                manifest: self.manifest.is_some(),
             },
             trace: TraceParams {
                 seeds: self.keys.into_iter().collect::<BTreeSet<_>>(),
@@ -221,6 +404,11 @@ impl TraceArgs {
             },
             timeline,
             report: self.report,
+            manifest: self.manifest,
+            verify: self.verify.then_some(VerifyOptions {
+                public_keys: self.public_keys,
+                signatures: self.signatures,
+            }),
             deny_policy: self.deny_policy,
             cutoff,
             summary_md: self.summary_md,

@@ -20,6 +20,15 @@ pub struct TimelineTarget {
     pub format: Format,
 }
 
+/// How `trace --verify` checks the evidence.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct VerifyOptions {
+    /// `--public-keys`.
+    pub public_keys: Option<PathBuf>,
+    /// `--signatures`.
+    pub signatures: Option<PathBuf>,
+}
+
 /// Everything a run needs.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -33,6 +42,10 @@ pub struct Config {
     pub timeline: Option<TimelineTarget>,
     /// `--report`.
     pub report: Option<PathBuf>,
+    /// `--manifest`: the custody manifest CSV.
+    pub manifest: Option<PathBuf>,
+    /// `--verify`: validate the inputs against their CloudTrail digests.
+    pub verify: Option<VerifyOptions>,
     /// `--deny-policy`: the folder for the deny policies and `apply.sh`.
     pub deny_policy: Option<PathBuf>,
     /// `--cutoff`, or the time of the run: sessions issued before it are
@@ -57,6 +70,7 @@ impl Config {
         timeline
             .into_iter()
             .chain(self.report.as_ref())
+            .chain(self.manifest.as_ref())
             .chain(self.summary_md.as_ref())
             .chain(self.graph.as_ref())
             .chain(self.html.as_ref())

@@ -31,6 +31,10 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    /// `--verify` could not run: an unreadable `--public-keys` or
+    /// `--signatures` file, or a source it cannot check.
+    #[error("cannot verify integrity: {0}")]
+    Verify(String),
     /// An output already exists and `--force` was not given.
     #[error("{} already exists (use --force to overwrite)", path.display())]
     OutputExists {

@@ -48,6 +48,72 @@ pub struct InputStats {
     pub skipped_by_design: Vec<InputIssue>,
     /// Records that mention a lineage key but could not be used.
     pub bad_records: Vec<RecordIssue>,
+    /// One row per input opened, for `--manifest`; empty without it.
+    #[serde(skip)]
+    pub custody: Vec<Custody>,
+    /// What `trace --verify` found; the report shows it as `integrity`.
+    #[serde(skip)]
+    pub integrity: Option<Integrity>,
+}
+
+/// The integrity of the evidence behind a timeline (`trace --verify`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Integrity {
+    /// Files per verdict (`valid`, `altered`, …).
+    pub counts: std::collections::BTreeMap<String, usize>,
+    /// Every file that is not `valid`.
+    pub files: Vec<IntegrityIssue>,
+    /// The timeline rows that come from files that are not `valid`.
+    pub rows: Vec<IntegrityRow>,
+    /// Whether some evidence was altered, removed, added, or its digest
+    /// chain broken: the run exits 4.
+    pub failed: bool,
+}
+
+/// A file that is not `valid`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct IntegrityIssue {
+    /// The path, or the key a digest names.
+    pub source: String,
+    /// The verdict.
+    pub verdict: String,
+    /// Why.
+    pub detail: String,
+}
+
+/// A timeline row read from a file that is not `valid`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct IntegrityRow {
+    /// Its `eventID`.
+    pub event_id: String,
+    /// Its `eventTime`.
+    pub event_time: String,
+    /// The file it came from.
+    pub source_file: String,
+    /// That file's verdict.
+    pub verdict: String,
+}
+
+/// The custody of one input: what was opened, what it hashed to, and when
+/// (`--manifest`, issue 16).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Custody {
+    /// The path or `s3://` URL.
+    pub source: String,
+    /// Bytes as stored.
+    pub size: u64,
+    /// The S3 ETag, where known.
+    pub s3_etag: Option<String>,
+    /// The S3 version id, where known.
+    pub s3_version_id: Option<String>,
+    /// Hex SHA-256 of the bytes as stored; `None` when not read to the end.
+    pub sha256_stored: Option<String>,
+    /// Hex SHA-256 of the uncompressed content (a digest's `hashValue`).
+    pub sha256_content: Option<String>,
+    /// Records in it (log files).
+    pub records: Option<u64>,
+    /// When it was read, RFC 3339 UTC.
+    pub read_at: String,
 }
 
 impl InputStats {

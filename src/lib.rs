@@ -18,6 +18,7 @@
 //! every stage are [`model`] (identifiers and kinds), [`time`] and
 //! [`event`]; [`config`] is what the command line resolves to.
 
+pub mod acquire;
 pub mod analyze;
 pub mod config;
 pub mod decode;
@@ -32,6 +33,7 @@ pub mod source;
 pub mod time;
 pub mod timeline;
 pub mod trace;
+pub mod verify;
 
 pub use error::{Error, Result};
 pub use run::{Completion, run};

@@ -12,9 +12,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 
 use crate::analyze::Analysis;
-use crate::config::Config;
+use crate::config::{Config, VerifyOptions};
 use crate::error::{Error, Result};
 use crate::event::Event;
+use crate::inputs::{Integrity, IntegrityIssue, IntegrityRow};
 use crate::model::AccessKeyId;
 use crate::output::graph::write_dot;
 use crate::output::markdown::MarkdownReport;
@@ -22,9 +23,12 @@ use crate::output::progress::Progress;
 use crate::output::summary::Written;
 use crate::output::{self, Run, check_writable, respond, write_atomically};
 use crate::scan::{self, Tick};
+use crate::source::SourceSpec;
 use crate::time::Span;
 use crate::timeline::{Timeline, dedupe};
 use crate::trace::{Watch, trace};
+use crate::verify::digest::logs_key;
+use crate::verify::{self, Verdict, VerifyConfig};
 
 /// How a run ended, when it was not stopped by an [`Error`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,6 +37,8 @@ pub enum Completion {
     Complete,
     /// Some input could not be read completely: evidence may be missing.
     Partial,
+    /// `--verify` found evidence altered, removed, added or its chain broken.
+    Tampered,
 }
 
 /// Runs the trace and writes every requested output.
@@ -58,13 +64,17 @@ pub fn run(config: &Config) -> Result<Completion> {
     let (events, duplicates) = dedupe(scanned.events);
     let lineage = trace(&events, &config.trace);
     let timeline = Timeline::build(events, &lineage, duplicates);
+    let mut inputs = scanned.inputs;
+    if let Some(options) = &config.verify {
+        inputs.integrity = Some(integrity(config, options, &timeline)?);
+    }
     let analysis = Analysis::new(&lineage, &timeline, config.cutoff);
     let run = Run {
         seeds: &config.trace.seeds,
         window: config.trace.seed_window,
         delivery_margin: config.scan.delivery_margin,
         follow_created_keys: config.trace.follow_created_keys,
-        inputs: &scanned.inputs,
+        inputs: &inputs,
     };
 
     let mut written = Written {
@@ -90,6 +100,12 @@ pub fn run(config: &Config) -> Result<Completion> {
     if let Some(path) = &config.report {
         write_atomically(path, |w| output::report::write(&run, &analysis, w))?;
         written.outputs.push(("Report", path.display().to_string()));
+    }
+    if let Some(path) = &config.manifest {
+        write_atomically(path, |w| output::manifest::write(&inputs.custody, w))?;
+        written
+            .outputs
+            .push(("Manifest", path.display().to_string()));
     }
     if let Some(path) = &config.graph {
         write_atomically(path, |w| write_dot(&analysis.graph, w))?;
@@ -119,6 +135,13 @@ pub fn run(config: &Config) -> Result<Completion> {
         ));
     }
     output::report_issues(run.inputs);
+    if let Some(integrity) = run.inputs.integrity.as_ref().filter(|i| i.failed) {
+        output::message(&format!(
+            "EVIDENCE INTEGRITY FAILURE: {} file(s) not valid, {} timeline row(s) from them (see the report's integrity section)",
+            integrity.files.len(),
+            integrity.rows.len()
+        ));
+    }
     if !config.quiet {
         let summary =
             |out: &mut dyn io::Write| output::summary::write(&run, &analysis, &written, out);
@@ -128,10 +151,81 @@ pub fn run(config: &Config) -> Result<Completion> {
             summary(&mut io::stdout().lock())
         })?;
     }
-    Ok(if run.inputs.incomplete() {
+    Ok(if run.inputs.integrity.as_ref().is_some_and(|i| i.failed) {
+        Completion::Tampered
+    } else if run.inputs.incomplete() {
         Completion::Partial
     } else {
         Completion::Complete
+    })
+}
+
+/// Validates the local sources against their digests (`--verify`), and
+/// picks out the timeline rows read from files that are not valid.
+fn integrity(config: &Config, options: &VerifyOptions, timeline: &Timeline) -> Result<Integrity> {
+    let mut sources = Vec::new();
+    let mut s3_sources = Vec::new();
+    for s in &config.sources {
+        match s {
+            SourceSpec::Local(p) => sources.push(p.clone()),
+            SourceSpec::S3(u) => s3_sources.push(u.clone()),
+        }
+    }
+    let (outcome, _) = verify::check(&VerifyConfig {
+        sources,
+        public_keys: options.public_keys.clone(),
+        signatures: options.signatures.clone(),
+        s3_sources,
+        s3: config.scan.s3.clone(),
+        report: None,
+        manifest: None,
+        threads: config.scan.threads,
+        quiet: true,
+    })
+    .map_err(|e| Error::Verify(e.to_string()))?;
+    let bad: BTreeMap<&str, Verdict> = outcome
+        .files
+        .iter()
+        .filter(|f| f.verdict != Verdict::Valid)
+        .map(|f| (logs_key(&f.path).unwrap_or(&f.path), f.verdict))
+        .collect();
+    let rows = timeline
+        .rows
+        .iter()
+        .filter_map(|r| {
+            let origin = &*r.event.origin;
+            let verdict = bad.get(logs_key(origin).unwrap_or(origin))?;
+            Some(IntegrityRow {
+                event_id: r.event.id.to_string(),
+                event_time: r.event.time.to_string(),
+                source_file: origin.to_owned(),
+                verdict: verdict.name().to_owned(),
+            })
+        })
+        .collect();
+    Ok(Integrity {
+        counts: outcome
+            .counts()
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect(),
+        files: outcome
+            .files
+            .iter()
+            .filter(|f| f.verdict != Verdict::Valid)
+            .map(|f| IntegrityIssue {
+                source: f.path.clone(),
+                verdict: f.verdict.name().to_owned(),
+                detail: f.detail.clone(),
+            })
+            .chain(outcome.unreadable.iter().map(|u| IntegrityIssue {
+                source: u.path.clone(),
+                verdict: "unreadable".to_owned(),
+                detail: u.error.clone(),
+            }))
+            .collect(),
+        rows,
+        failed: outcome.integrity_failed(),
     })
 }
 

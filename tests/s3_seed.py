@@ -52,10 +52,21 @@ def upload(s3, bucket: str, src: str, prefix: str, acl: str | None = None) -> No
             rel = os.path.relpath(path, src).replace(os.sep, "/")
             jobs.append((path, prefix + rel))
 
+    # A sidecar DIGEST.signature becomes the digest's x-amz-meta-signature,
+    # as CloudTrail delivers it, instead of an object of its own.
+    signatures = {}
+    for path, key in list(jobs):
+        if key.endswith(".signature"):
+            jobs.remove((path, key))
+            with open(path) as f:
+                signatures[key[: -len(".signature")]] = f.read().strip()
+
     def put(job):
         path, key = job
         with open(path, "rb") as f:
             extra = {"ACL": acl} if acl else {}
+            if key in signatures:
+                extra["Metadata"] = {"signature": signatures[key]}
             s3.put_object(Bucket=bucket, Key=key, Body=f.read(), **extra)
 
     with ThreadPoolExecutor(8) as pool:

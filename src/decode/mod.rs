@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use flate2::bufread::MultiGzDecoder;
 use memchr::memmem;
+use sha2::{Digest as _, Sha256};
 
 use crate::event::Event;
 use record::parse_record;
@@ -31,6 +32,9 @@ pub struct Scratch {
     head: Vec<u8>,
     inflated: Vec<u8>,
     inflater: libdeflater::Decompressor,
+    /// Whether to hash each file for the custody manifest (`--manifest`);
+    /// off, the read pays nothing for it.
+    pub hashing: bool,
 }
 
 impl Default for Scratch {
@@ -40,6 +44,17 @@ impl Default for Scratch {
             head: Vec::new(),
             inflated: Vec::new(),
             inflater: libdeflater::Decompressor::new(),
+            hashing: false,
+        }
+    }
+}
+
+impl Scratch {
+    /// Buffers for a worker that hashes every file it reads (`--manifest`).
+    pub fn hashing() -> Scratch {
+        Scratch {
+            hashing: true,
+            ..Scratch::default()
         }
     }
 }
@@ -61,6 +76,39 @@ pub struct Decoded {
     pub bad_records: Vec<BadRecord>,
     /// How the file ended.
     pub status: Status,
+    /// SHA-256 of the bytes as stored and of the content, computed in the
+    /// same pass, when [`Scratch::hashing`] is on and the file was read to
+    /// its end.
+    pub hashes: Option<Hashes>,
+}
+
+/// A file's two SHA-256 hashes, for the custody manifest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Hashes {
+    /// Of the bytes as stored (compressed, for a `.json.gz`).
+    pub stored: [u8; 32],
+    /// Of the uncompressed content: a digest's `hashValue`.
+    pub content: [u8; 32],
+}
+
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
+/// A reader that hashes what passes through it, when asked to.
+struct Hashing<R> {
+    inner: R,
+    sha: Option<Sha256>,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(sha) = &mut self.sha {
+            sha.update(&buf[..n]);
+        }
+        Ok(n)
+    }
 }
 
 /// A record that mentions a lineage key but could not be used.
@@ -131,13 +179,27 @@ fn decode_read(
     let gzip = head.starts_with(&[0x1f, 0x8b]);
     let whole = head.len() <= WHOLE_FILE_LIMIT && matches!(rest, Rest::Body(_));
     if whole && !gzip {
-        return read_records(false, origin, sink, |each| split_slice(head, each));
+        let mut d = read_records(false, origin, sink, |each| split_slice(head, each));
+        if scratch.hashing && d.status == Status::Complete {
+            let h = sha256(head);
+            d.hashes = Some(Hashes {
+                stored: h,
+                content: h,
+            });
+        }
+        return d;
     }
     if whole && let Some(len) = inflate_whole(head, scratch) {
         let inflated = std::mem::take(&mut scratch.inflated);
-        let d = read_records(true, origin, sink, |each| {
+        let mut d = read_records(true, origin, sink, |each| {
             split_slice(&inflated[..len], each)
         });
+        if scratch.hashing && d.status == Status::Complete {
+            d.hashes = Some(Hashes {
+                stored: sha256(head),
+                content: sha256(&inflated[..len]),
+            });
+        }
         scratch.inflated = inflated;
         release_if_large(&mut scratch.inflated);
         return d;
@@ -292,15 +354,43 @@ fn read_stream(
     scratch: &mut Scratch,
 ) -> Decoded {
     let buf = &mut scratch.split;
+    let hasher = || scratch.hashing.then(Sha256::new);
+    let mut stored = Hashing {
+        inner: body,
+        sha: hasher(),
+    };
     if gzip {
-        let inflated = MultiGzDecoder::new(BufReader::new(body));
-        read_records(true, origin, sink, |each| {
-            split(inflated, MAX_RECORD, buf, each)
-        })
+        let mut inflated = Hashing {
+            inner: MultiGzDecoder::new(BufReader::new(&mut stored)),
+            sha: hasher(),
+        };
+        let mut d = read_records(true, origin, sink, |each| {
+            split(&mut inflated, MAX_RECORD, buf, each)
+        });
+        if let (Some(c), Status::Complete) = (inflated.sha.take(), &d.status) {
+            // Whatever the decoder left unread still counts as stored bytes.
+            let _ = io::copy(&mut inflated.inner, &mut io::sink());
+            drop(inflated);
+            if let Some(st) = stored.sha.take() {
+                d.hashes = Some(Hashes {
+                    stored: st.finalize().into(),
+                    content: c.finalize().into(),
+                });
+            }
+        }
+        d
     } else {
-        read_records(false, origin, sink, |each| {
-            split(body, MAX_RECORD, buf, each)
-        })
+        let mut d = read_records(false, origin, sink, |each| {
+            split(&mut stored, MAX_RECORD, buf, each)
+        });
+        if let (Some(st), Status::Complete) = (stored.sha.take(), &d.status) {
+            let h = st.finalize().into();
+            d.hashes = Some(Hashes {
+                stored: h,
+                content: h,
+            });
+        }
+        d
     }
 }
 
@@ -462,6 +552,45 @@ mod tests {
             bad_records: d.bad_records,
             status: d.status,
         }
+    }
+
+    #[test]
+    fn hashes_are_taken_in_the_same_pass_on_every_path() {
+        let doc = records(50);
+        let (a, b) = doc.split_at(doc.len() / 2);
+        let two_members = [gz(a.as_bytes()), gz(b.as_bytes())].concat();
+        let big = records(20_000);
+        for (stored, content) in [
+            (doc.as_bytes().to_vec(), doc.as_bytes()),
+            (gz(doc.as_bytes()), doc.as_bytes()),
+            (two_members, doc.as_bytes()),
+            (gz(big.as_bytes()), big.as_bytes()),
+            (big.as_bytes().to_vec(), big.as_bytes()),
+        ] {
+            let mut scratch = Scratch::default();
+            let mut sink = Collect(false, Vec::new());
+            let off = decode(&stored[..], &Arc::from("t"), &mut sink, &mut scratch);
+            assert_eq!(off.hashes, None, "no hashing unless asked");
+            scratch.hashing = true;
+            let d = decode(&stored[..], &Arc::from("t"), &mut sink, &mut scratch);
+            assert_eq!(d.status, Status::Complete);
+            assert_eq!(
+                d.hashes,
+                Some(Hashes {
+                    stored: sha256(&stored),
+                    content: sha256(content),
+                })
+            );
+        }
+        let mut scratch = Scratch::hashing();
+        let cut = gz(doc.as_bytes());
+        let d = decode(
+            &cut[..cut.len() / 2],
+            &Arc::from("t"),
+            &mut Collect(false, Vec::new()),
+            &mut scratch,
+        );
+        assert_eq!(d.hashes, None, "a file not read to its end has no hash");
     }
 
     #[test]

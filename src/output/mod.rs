@@ -13,6 +13,7 @@ pub mod csv;
 pub mod graph;
 pub mod html;
 pub mod jsonl;
+pub mod manifest;
 pub mod markdown;
 pub mod parquet;
 pub mod progress;
@@ -197,6 +198,14 @@ pub fn write_atomically(
         path: path.to_owned(),
         source,
     };
+    // A device or FIFO (`-o /dev/null --force`) is written in place:
+    // renaming over it would replace the device node with a regular file.
+    if fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+        let mut file = fs::OpenOptions::new().write(true).open(path).map_err(err)?;
+        let mut buffered = io::BufWriter::new(&mut file);
+        write(&mut buffered).map_err(err)?;
+        return buffered.flush().map_err(err);
+    }
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
         _ => PathBuf::from("."),

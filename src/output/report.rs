@@ -44,6 +44,8 @@ struct Report<'a> {
     follow_created_keys: bool,
     credentials: Vec<CredentialEntry<'a>>,
     inputs: &'a InputStats,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    integrity: Option<&'a crate::inputs::Integrity>,
     timeline: TimelineEntry,
     complete: bool,
     cutoff: &'a Cutoff,
@@ -150,6 +152,7 @@ pub fn write<W: Write>(run: &Run<'_>, analysis: &Analysis<'_>, mut out: W) -> io
             })
             .collect(),
         inputs: run.inputs,
+        integrity: run.inputs.integrity.as_ref(),
         timeline: TimelineEntry {
             rows: analysis.timeline.rows.len(),
             duplicates_dropped: analysis.timeline.duplicates_dropped,

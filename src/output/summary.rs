@@ -46,6 +46,9 @@ pub fn write<W: Write>(
         run.seeds.len(),
         rows.len()
     )?;
+    if let Some(integrity) = &run.inputs.integrity {
+        write_integrity(&mut out, integrity)?;
+    }
     writeln!(out)?;
     writeln!(out, "Lineage")?;
     for seed in run.seeds {
@@ -316,4 +319,56 @@ pub fn human_bytes(n: u64) -> String {
     } else {
         format!("{v:.1} {}", UNITS[unit])
     }
+}
+
+/// The `--verify` lines: the counts, and, when evidence failed its check, a
+/// warning no reader can miss, naming the rows that rest on it.
+fn write_integrity<W: Write>(out: &mut W, integrity: &crate::inputs::Integrity) -> io::Result<()> {
+    let counts: Vec<String> = integrity
+        .counts
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(v, n)| format!("{n} {v}"))
+        .collect();
+    writeln!(out, "Integrity: {}", counts.join(", "))?;
+    if !integrity.failed {
+        return Ok(());
+    }
+    let altered = integrity
+        .rows
+        .iter()
+        .filter(|r| r.verdict == "altered")
+        .count();
+    writeln!(out)?;
+    writeln!(
+        out,
+        "!!! EVIDENCE INTEGRITY FAILURE: {} file(s) failed validation against their CloudTrail digests",
+        integrity
+            .files
+            .iter()
+            .filter(|f| !matches!(f.verdict.as_str(), "unsigned" | "not-checked"))
+            .count()
+    )?;
+    if altered > 0 {
+        writeln!(
+            out,
+            "!!! {altered} timeline row(s) come from ALTERED log files: that evidence has been tampered with"
+        )?;
+    }
+    if integrity.rows.len() > altered {
+        writeln!(
+            out,
+            "!!! {} more timeline row(s) come from files that are not valid",
+            integrity.rows.len() - altered
+        )?;
+    }
+    for f in &integrity.files {
+        writeln!(
+            out,
+            "    {:<14} {}",
+            f.verdict,
+            super::sanitize::terminal(&f.source)
+        )?;
+    }
+    Ok(())
 }

@@ -59,6 +59,8 @@ pub struct ScanParams {
     pub delivery_margin: Duration,
     /// How to reach S3.
     pub s3: S3Options,
+    /// Whether to hash every input for the custody manifest (`--manifest`).
+    pub manifest: bool,
 }
 
 /// The key ids to look for, learned as the scan goes.
@@ -170,6 +172,7 @@ pub fn run<W: Watchlist>(
         let lock = Mutex::new(tally);
         worker::scan_pass(
             params.threads,
+            params.manifest,
             &stores,
             &inputs,
             &work,
@@ -289,6 +292,7 @@ mod tests {
             threads,
             delivery_margin: Duration::from_secs(6 * 3600),
             s3: S3Options::default(),
+            manifest: false,
         };
         let sources = [SourceSpec::Local(dir.to_owned())];
         let scanned = run(&sources, &scan_params, Watch::new(&params), &|_| {}).unwrap();

@@ -10,9 +10,9 @@ use std::sync::Arc;
 
 use super::filter::{Filters, KeyFilter, Seen};
 use super::keys::KeySet;
-use crate::decode::Status;
+use crate::decode::{Hashes, Status};
 use crate::event::Event;
-use crate::inputs::{InputIssue, InputStats, RecordIssue};
+use crate::inputs::{Custody, InputIssue, InputStats, RecordIssue};
 use crate::source::PassedOver;
 
 /// What the scan knows about one listed file beyond its listing.
@@ -35,6 +35,8 @@ pub(super) struct FileResult {
     pub(super) status: Status,
     /// The key ids in the file's `accessKeyId` fields, when it was read whole.
     pub(super) keys: Option<KeyFilter<Vec<u64>>>,
+    /// Its hashes, when the run keeps a custody manifest.
+    pub(super) hashes: Option<Hashes>,
 }
 
 /// What the reads so far add up to; workers fold their results in as they
@@ -48,13 +50,26 @@ pub(super) struct Tally {
 }
 
 impl Tally {
-    pub(super) fn add(&mut self, r: FileResult) {
+    pub(super) fn add(&mut self, r: FileResult, hashing: bool) {
         let file = &mut self.files[r.index];
         let stats = &mut self.stats;
         stats.bytes_read += r.bytes;
         if let Seen::Unread = file.seen {
             stats.files_read += 1;
             stats.records += r.records;
+            if hashing {
+                let hex = |h: &[u8; 32]| h.iter().map(|b| format!("{b:02x}")).collect::<String>();
+                stats.custody.push(Custody {
+                    source: r.name.to_string(),
+                    size: r.bytes,
+                    s3_etag: None,
+                    s3_version_id: None,
+                    sha256_stored: r.hashes.as_ref().map(|h| hex(&h.stored)),
+                    sha256_content: r.hashes.as_ref().map(|h| hex(&h.content)),
+                    records: Some(r.records),
+                    read_at: crate::time::Timestamp::now().to_string(),
+                });
+            }
         } else {
             stats.rereads += 1;
         }
@@ -135,6 +150,7 @@ impl Tally {
             .bad_records
             .sort_by(|a, b| (&a.source, a.record).cmp(&(&b.source, b.record)));
         stats.bad_records.dedup();
+        stats.custody.sort_by(|a, b| a.source.cmp(&b.source));
         (events, stats)
     }
 }

@@ -27,6 +27,7 @@ use crate::time::Span;
 #[allow(clippy::too_many_arguments)]
 pub(super) fn scan_pass<W: Watchlist>(
     threads: usize,
+    hashing: bool,
     stores: &[Box<dyn Store>],
     inputs: &[Input],
     work: &[usize],
@@ -51,7 +52,11 @@ pub(super) fn scan_pass<W: Watchlist>(
     }
     let queue = Mutex::new(queues.into_iter().flatten());
     workers(threads, || {
-        let mut scratch = Scratch::default();
+        let mut scratch = if hashing {
+            Scratch::hashing()
+        } else {
+            Scratch::default()
+        };
         loop {
             let Some((index, body)) = lock(&queue).next() else {
                 break;
@@ -64,7 +69,7 @@ pub(super) fn scan_pass<W: Watchlist>(
                 done: done.fetch_add(1, Ordering::Relaxed) + 1,
                 bytes: r.bytes,
             });
-            lock(tally).add(r);
+            lock(tally).add(r, hashing);
         }
     });
 }
@@ -98,6 +103,7 @@ fn scan_file<W: Watchlist>(
         bad: Vec::new(),
         status: Status::Complete,
         keys: None,
+        hashes: None,
     };
     if result.searched.is_empty() {
         return result;
@@ -129,6 +135,7 @@ fn scan_file<W: Watchlist>(
         Status::NotEvents(_) => Some(KeyFilter(Vec::new())),
         Status::Partial(_) | Status::Failed(_) => None,
     };
+    result.hashes = decoded.hashes;
     result.status = decoded.status;
     result
 }

@@ -81,8 +81,25 @@ pub type Bodies<'a> = Box<dyn Iterator<Item = Result<Body, OpenError>> + Send + 
 /// large archive never holds a second copy of every path.
 pub type Rels<'a> = Box<dyn Iterator<Item = String> + Send + 'a>;
 
+/// What a store knows about one object besides its bytes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ObjectMeta {
+    /// The S3 ETag, quotes removed.
+    pub etag: Option<String>,
+    /// The S3 version id.
+    pub version_id: Option<String>,
+    /// User metadata (`x-amz-meta-NAME`), by `NAME`: CloudTrail puts a
+    /// digest's signature in `signature`.
+    pub user: std::collections::BTreeMap<String, String>,
+}
+
 /// A place that holds files: a local folder or an S3 bucket.
 pub trait Store: Send + Sync {
+    /// The object's metadata; a local file has none.
+    fn head(&self, _rel: &str) -> Result<ObjectMeta, OpenError> {
+        Ok(ObjectMeta::default())
+    }
+
     /// How an entry is shown to people and in `source_file`.
     fn display(&self, rel: &str) -> String;
 

@@ -3,8 +3,10 @@
 mod hostile;
 mod html;
 mod lineage;
+mod manifest;
 mod properties;
 mod respond;
 mod s3;
 mod support;
 mod trace;
+mod verify;

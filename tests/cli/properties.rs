@@ -215,6 +215,7 @@ fn trace_source(source: &Path, threads: usize) -> (Lineage, Timeline) {
         threads,
         delivery_margin: Duration::from_secs(6 * 3600),
         s3: S3Options::default(),
+        manifest: false,
     };
     let sources = [SourceSpec::Local(source.to_owned())];
     let scanned = scan::run(&sources, &scan_params, Watch::new(&params()), &|_| {}).expect("scan");

@@ -557,3 +557,106 @@ fn anonymous_requests_and_the_endpoint_variable_work() {
     assert!(report["inputs"]["files_read"].as_u64().unwrap() > 0);
     assert!(moto.requests().iter().any(|(m, _)| m == "GET"));
 }
+
+/// `acquire` copies a trail with its digests' `x-amz-meta-signature` into
+/// sidecars, and `verify` then validates the copy, newest digest included.
+#[test]
+fn acquire_keeps_digest_signatures_for_verify() {
+    let moto = Moto::start();
+    let env = TestEnv::new();
+    let trail = crate::verify::Trail::build(&env.path("original"), None);
+    trail.sidecars();
+    moto.seed(&["upload", "trail", trail.dir.to_str().unwrap(), ""]);
+    let copy = env.path("copy");
+    let mut cmd = env.keytrail();
+    cmd.arg("acquire")
+        .arg("s3://trail")
+        .arg(&copy)
+        .env_clear()
+        .env("HOME", env.path("home"));
+    for (k, v) in with_endpoint(&moto) {
+        cmd.env(k, v);
+    }
+    let out = run(&mut cmd);
+    assert_eq!(code(&out), 0, "{}", show(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("9 copied"), "{stdout}");
+    assert!(
+        stdout.contains("3 digest signature(s) captured"),
+        "{stdout}"
+    );
+    let manifest = read(&copy.join("keytrail-manifest.csv"));
+    assert_eq!(manifest.lines().count(), 10, "{manifest}");
+    assert!(manifest.contains("s3://trail/AWSLogs/"), "{manifest}");
+
+    let keys = trail.public_keys(&env);
+    let out = run(env
+        .keytrail()
+        .arg("verify")
+        .arg(&copy)
+        .arg("--public-keys")
+        .arg(&keys));
+    assert_eq!(code(&out), 0, "{}", show(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("9 valid"), "{stdout}");
+
+    // `verify` straight from the bucket reads the same signatures from the
+    // metadata, and names the objects by URL.
+    let report = env.path("s3-verify.json");
+    let mut direct = env.keytrail();
+    direct
+        .arg("verify")
+        .arg("s3://trail")
+        .arg("--public-keys")
+        .arg(&keys)
+        .arg("--report")
+        .arg(&report)
+        .arg("--manifest")
+        .arg(env.path("s3-manifest.csv"))
+        .env_clear()
+        .env("HOME", env.path("home"));
+    for (k, v) in with_endpoint(&moto) {
+        direct.env(k, v);
+    }
+    let out = run(&mut direct);
+    assert_eq!(code(&out), 0, "{}", show(&out));
+    assert_eq!(json(&report)["counts"]["valid"], 9);
+    let manifest = read(&env.path("s3-manifest.csv"));
+    let digest_row = manifest
+        .lines()
+        .find(|l| l.contains("CloudTrail-Digest"))
+        .unwrap();
+    let etag = digest_row.split(',').nth(2).unwrap();
+    assert_eq!(
+        etag.len(),
+        32,
+        "the digest's ETag is recorded: {digest_row}"
+    );
+
+    // `trace --verify` on the bucket validates what it read the same way.
+    let traced_report = env.path("trace.json");
+    let out = trace(
+        &env,
+        &[
+            "--key",
+            SEED,
+            "s3://trail",
+            "--verify",
+            "--public-keys",
+            keys.to_str().unwrap(),
+            "--report",
+            traced_report.to_str().unwrap(),
+            "-q",
+        ],
+        &with_endpoint(&moto),
+    );
+    assert_eq!(code(&out), 0, "{}", show(&out));
+    let r = json(&traced_report);
+    assert_eq!(r["integrity"]["counts"]["valid"], 9, "{r}");
+    assert_eq!(r["timeline"]["rows"], 6, "{r}");
+
+    // A second run finds everything in place.
+    let out = run(&mut cmd);
+    assert_eq!(code(&out), 0, "{}", show(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("0 copied, 9 already present"));
+}

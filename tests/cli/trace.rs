@@ -619,3 +619,27 @@ fn a_source_inside_the_delivery_layout_is_read_as_its_place_in_it() {
         "{region_inputs} / {month}"
     );
 }
+
+/// `-o /dev/null --force` (how the benchmarks time a run) writes into the
+/// device: the atomic rename used for files would replace `/dev/null` itself
+/// with a regular file, for every process on the machine.
+#[cfg(unix)]
+#[test]
+fn writing_to_dev_null_leaves_the_device_alone() {
+    use std::os::unix::fs::FileTypeExt;
+    let env = TestEnv::new();
+    let out = env.trace(&[
+        "--key",
+        SEED,
+        "fixtures/incident",
+        "-o",
+        "/dev/null",
+        "--format",
+        "csv",
+        "--force",
+        "-q",
+    ]);
+    assert_eq!(code(&out), 0, "{}", show(&out));
+    let meta = std::fs::metadata("/dev/null").unwrap();
+    assert!(meta.file_type().is_char_device(), "/dev/null was replaced");
+}

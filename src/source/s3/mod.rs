@@ -44,7 +44,7 @@ use std::collections::VecDeque;
 
 use aws_sdk_s3::Client;
 
-use super::{Bodies, Entry, ListError, Listing, Rels, Store};
+use super::{Bodies, Entry, ListError, Listing, ObjectMeta, OpenError, Rels, Store};
 use connect::{Endpoint, OwnedRuntime};
 use fetch::Prefetch;
 use list::LISTERS;
@@ -91,6 +91,33 @@ impl Store for S3Store {
 
     fn listers(&self) -> usize {
         LISTERS
+    }
+
+    fn head(&self, rel: &str) -> Result<ObjectMeta, OpenError> {
+        let out = self
+            .rt
+            .block_on(
+                self.client
+                    .head_object()
+                    .bucket(&self.url.bucket)
+                    .key(rel)
+                    .send(),
+            )
+            .map_err(|e| {
+                OpenError(format!(
+                    "{}: HeadObject failed: {}",
+                    self.display(rel),
+                    aws_sdk_s3::error::DisplayErrorContext(&e)
+                ))
+            })?;
+        Ok(ObjectMeta {
+            etag: out.e_tag().map(|t| t.trim_matches('"').to_owned()),
+            version_id: out.version_id().map(str::to_owned),
+            user: out
+                .metadata()
+                .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default(),
+        })
     }
 
     fn open_all<'a>(&'a self, rels: Rels<'a>) -> Bodies<'a> {
