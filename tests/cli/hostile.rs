@@ -226,7 +226,9 @@ fn odd_shapes_from_real_logs_are_read() {
         ),
         record(
             "odd-session-action",
-            json!({"userIdentity": identity(SESSION, "arn:aws:iam::111111111111:user/ci-deployer"),
+            // A GetSessionToken session acts as its user: type IAMUser.
+            json!({"userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::111111111111:user/ci-deployer",
+                "accountId": "111111111111", "accessKeyId": SESSION, "userName": "ci-deployer"},
             "eventTime": "2025-12-08T14:10:00Z", "readOnly": "false"}),
         ),
     ];
