@@ -47,6 +47,19 @@ pub struct AcquireArgs {
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
 
+    /// Only what events at or after TIME need (RFC 3339, or YYYY-MM-DD in UTC).
+    #[arg(long, value_name = "TIME", value_parser = |s: &str| parse_bound(s, DayEnd::Start))]
+    pub since: Option<Timestamp>,
+
+    /// Only what events at or before TIME need (RFC 3339, or YYYY-MM-DD for
+    /// the whole day, in UTC).
+    #[arg(long, value_name = "TIME", value_parser = |s: &str| parse_bound(s, DayEnd::End))]
+    pub until: Option<Timestamp>,
+
+    /// How late CloudTrail may deliver a file after its events (e.g. 6h, 90m, 1d).
+    #[arg(long, value_name = "DURATION", default_value = "6h", value_parser = parse_duration)]
+    pub delivery_margin: Duration,
+
     /// Print no summary.
     #[arg(short, long)]
     pub quiet: bool,
@@ -82,6 +95,11 @@ impl AcquireArgs {
                 concurrency: usize::from(DEFAULT_CONCURRENCY),
             },
             quiet: self.quiet,
+            window: Span {
+                start: self.since.unwrap_or(Timestamp::MIN),
+                end: self.until.unwrap_or(Timestamp::MAX),
+            },
+            margin: self.delivery_margin,
         }
     }
 }

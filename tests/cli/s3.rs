@@ -660,3 +660,108 @@ fn acquire_keeps_digest_signatures_for_verify() {
     assert_eq!(code(&out), 0, "{}", show(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("0 copied, 9 already present"));
 }
+
+/// `acquire --since/--until` copies the day folders the window needs (and
+/// the digests of those days and the day before), plus everything outside
+/// the layout; a re-run skips files whose size and recorded ETag still
+/// match, and copies again an object overwritten with the same size.
+#[test]
+fn acquire_prunes_by_window_and_resumes_by_etag() {
+    let moto = Moto::start();
+    let env = TestEnv::new();
+    let src = env.path("bucket");
+    let logs = "AWSLogs/111111111111/CloudTrail/us-east-1/2025/12";
+    let digests = "AWSLogs/111111111111/CloudTrail-Digest/us-east-1/2025/12";
+    let mut files = Vec::new();
+    for day in ["01", "05", "06", "07", "10"] {
+        files.push(format!("{logs}/{day}/log-{day}.json"));
+    }
+    for day in ["03", "04", "05", "06", "07", "08", "10"] {
+        files.push(format!("{digests}/{day}/digest-{day}.json"));
+    }
+    files.push("notes/readme.txt".to_owned());
+    for rel in &files {
+        let path = src.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, format!("{{\"v\":\"a\",\"f\":\"{rel}\"}}")).unwrap();
+    }
+    moto.seed(&["upload", "trail", path_str(&src), ""]);
+    let copy = env.path("copy");
+    let acquire = || {
+        let mut cmd = env.keytrail();
+        cmd.arg("acquire")
+            .arg("s3://trail")
+            .arg(&copy)
+            .args(["--since", "2025-12-06", "--until", "2025-12-06"])
+            .env_clear()
+            .env("HOME", env.path("home"));
+        for (k, v) in with_endpoint(&moto) {
+            cmd.env(k, v);
+        }
+        let out = run(&mut cmd);
+        assert_eq!(code(&out), 0, "{}", show(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let stdout = acquire();
+    // Logs of 06 and 07 (06 plus the 6h margin), digests of 05..=07, the
+    // loose file.
+    let wanted = [
+        format!("{logs}/06/log-06.json"),
+        format!("{logs}/07/log-07.json"),
+        format!("{digests}/05/digest-05.json"),
+        format!("{digests}/06/digest-06.json"),
+        format!("{digests}/07/digest-07.json"),
+        "notes/readme.txt".to_owned(),
+    ];
+    for rel in &files {
+        assert_eq!(
+            copy.join(rel).is_file(),
+            wanted.contains(rel),
+            "{rel} on disk; {stdout}"
+        );
+    }
+    assert!(
+        stdout.contains("6 copied, 0 already present, 7 outside the window"),
+        "{stdout}"
+    );
+    let manifest = read(&copy.join("keytrail-manifest.csv"));
+    assert_eq!(manifest.lines().count(), 7, "{manifest}");
+    for line in manifest.lines().skip(1) {
+        let etag = line.split(',').nth(2).unwrap();
+        assert_eq!(etag.len(), 32, "every row records its ETag: {line}");
+    }
+
+    // Overwrite one object with different bytes of the same size: its ETag
+    // changes, so it is copied again; the others are skipped.
+    let changed = format!("{logs}/06/log-06.json");
+    let new_body = env.path("new-body");
+    std::fs::write(&new_body, format!("{{\"v\":\"b\",\"f\":\"{changed}\"}}")).unwrap();
+    assert_eq!(
+        std::fs::metadata(&new_body).unwrap().len(),
+        std::fs::metadata(copy.join(&changed)).unwrap().len()
+    );
+    moto.seed(&["put", "trail", &changed, path_str(&new_body)]);
+    let stdout = acquire();
+    assert!(stdout.contains("1 copied, 5 already present"), "{stdout}");
+    assert!(read(&copy.join(&changed)).contains("\"v\":\"b\""));
+    let after = read(&copy.join("keytrail-manifest.csv"));
+    assert_eq!(after.lines().count(), 7, "{after}");
+    let row = |m: &str, rel: &str| {
+        m.lines()
+            .find(|l| l.starts_with(&format!("s3://trail/{rel},")))
+            .unwrap_or_else(|| panic!("{rel} missing from {m}"))
+            .to_owned()
+    };
+    assert_ne!(row(&manifest, &changed), row(&after, &changed));
+    let kept = format!("{logs}/07/log-07.json");
+    assert_eq!(
+        row(&manifest, &kept),
+        row(&after, &kept),
+        "skipped rows carry over"
+    );
+
+    // A file present with no manifest row is copied again.
+    std::fs::remove_file(copy.join("keytrail-manifest.csv")).unwrap();
+    let stdout = acquire();
+    assert!(stdout.contains("6 copied, 0 already present"), "{stdout}");
+}
