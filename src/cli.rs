@@ -64,21 +64,9 @@ pub struct AcquireArgs {
     #[arg(short, long)]
     pub quiet: bool,
 
-    /// AWS profile.
-    #[arg(long, value_name = "NAME", help_heading = "S3")]
-    pub profile: Option<String>,
-
-    /// Region of the bucket [default: discovered from the bucket].
-    #[arg(long, value_name = "REGION", help_heading = "S3")]
-    pub region: Option<String>,
-
-    /// S3-compatible endpoint (also AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL).
-    #[arg(long, value_name = "URL", help_heading = "S3")]
-    pub endpoint_url: Option<String>,
-
-    /// Do not sign requests (public buckets).
-    #[arg(long, help_heading = "S3")]
-    pub no_sign_request: bool,
+    /// How to reach S3.
+    #[command(flatten)]
+    pub s3: S3Args,
 }
 
 impl AcquireArgs {
@@ -87,13 +75,7 @@ impl AcquireArgs {
         AcquireConfig {
             source: self.source,
             dir: self.dir,
-            s3: S3Options {
-                profile: self.profile,
-                region: self.region,
-                endpoint_url: self.endpoint_url,
-                no_sign_request: self.no_sign_request,
-                concurrency: usize::from(DEFAULT_CONCURRENCY),
-            },
+            s3: self.s3.options(DEFAULT_CONCURRENCY),
             quiet: self.quiet,
             window: Span {
                 start: self.since.unwrap_or(Timestamp::MIN),
@@ -117,21 +99,9 @@ pub struct VerifyArgs {
     #[arg(value_name = "SOURCE", required = true)]
     pub sources: Vec<PathBuf>,
 
-    /// AWS profile for S3 sources.
-    #[arg(long, value_name = "NAME", help_heading = "S3")]
-    pub profile: Option<String>,
-
-    /// Region of the S3 bucket [default: discovered from the bucket].
-    #[arg(long, value_name = "REGION", help_heading = "S3")]
-    pub region: Option<String>,
-
-    /// S3-compatible endpoint (also AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL).
-    #[arg(long, value_name = "URL", help_heading = "S3")]
-    pub endpoint_url: Option<String>,
-
-    /// Do not sign requests (public buckets).
-    #[arg(long, help_heading = "S3")]
-    pub no_sign_request: bool,
+    /// How to reach S3.
+    #[command(flatten)]
+    pub s3: S3Args,
 
     /// The output of `aws cloudtrail list-public-keys` (several may be
     /// concatenated). Without it, signatures are not checked.
@@ -182,13 +152,7 @@ impl VerifyArgs {
         Ok(VerifyConfig {
             sources: local,
             s3_sources,
-            s3: S3Options {
-                profile: self.profile,
-                region: self.region,
-                endpoint_url: self.endpoint_url,
-                no_sign_request: self.no_sign_request,
-                concurrency: usize::from(DEFAULT_CONCURRENCY),
-            },
+            s3: self.s3.options(DEFAULT_CONCURRENCY),
             public_keys: self.public_keys,
             signatures: self.signatures,
             report: self.report,
@@ -310,6 +274,18 @@ pub struct TraceArgs {
     #[arg(long)]
     pub force: bool,
 
+    /// How to reach S3.
+    #[command(flatten)]
+    pub s3: S3Args,
+
+    /// S3 objects in flight at once.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_CONCURRENCY, value_parser = clap::value_parser!(u16).range(1..), help_heading = "S3")]
+    pub s3_concurrency: u16,
+}
+
+/// The S3 access flags every command that reads S3 shares.
+#[derive(Debug, Args)]
+pub struct S3Args {
     /// AWS profile for S3 sources.
     #[arg(long, value_name = "NAME", help_heading = "S3")]
     pub profile: Option<String>,
@@ -325,10 +301,19 @@ pub struct TraceArgs {
     /// Do not sign requests (public buckets).
     #[arg(long, help_heading = "S3")]
     pub no_sign_request: bool,
+}
 
-    /// S3 objects in flight at once.
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_CONCURRENCY, value_parser = clap::value_parser!(u16).range(1..), help_heading = "S3")]
-    pub s3_concurrency: u16,
+impl S3Args {
+    /// The options, with `concurrency` GETs in flight.
+    fn options(self, concurrency: u16) -> S3Options {
+        S3Options {
+            profile: self.profile,
+            region: self.region,
+            endpoint_url: self.endpoint_url,
+            no_sign_request: self.no_sign_request,
+            concurrency: usize::from(concurrency),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -403,13 +388,7 @@ impl TraceArgs {
             scan: ScanParams {
                 threads,
                 delivery_margin: self.delivery_margin,
-                s3: S3Options {
-                    profile: self.profile,
-                    region: self.region,
-                    endpoint_url: self.endpoint_url,
-                    no_sign_request: self.no_sign_request,
-                    concurrency: usize::from(self.s3_concurrency),
-                },
+                s3: self.s3.options(self.s3_concurrency),
                 manifest: self.manifest.is_some(),
             },
             trace: TraceParams {
