@@ -56,7 +56,7 @@ impl<W: Write> CsvWriter<W> {
 
 /// The destination's own error: the csv crate wraps it as `Other`, which
 /// would hide a closed pipe.
-fn into_io(e: csv::Error) -> io::Error {
+pub(super) fn into_io(e: csv::Error) -> io::Error {
     match e.into_kind() {
         csv::ErrorKind::Io(e) => e,
         kind => io::Error::other(format!("{kind:?}")),

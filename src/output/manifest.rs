@@ -10,6 +10,7 @@
 
 use std::io::{self, Write};
 
+use super::csv::into_io;
 use crate::inputs::Custody;
 
 /// The header row.
@@ -27,7 +28,7 @@ pub const COLUMNS: [&str; 8] = [
 /// Writes `rows` as CSV, in the order given.
 pub fn write(rows: &[Custody], out: impl Write) -> io::Result<()> {
     let mut w = csv::Writer::from_writer(out);
-    w.write_record(COLUMNS)?;
+    w.write_record(COLUMNS).map_err(into_io)?;
     for r in rows {
         let size = r.size.to_string();
         let records = r.records.map(|n| n.to_string()).unwrap_or_default();
@@ -40,7 +41,8 @@ pub fn write(rows: &[Custody], out: impl Write) -> io::Result<()> {
             r.sha256_content.as_deref().unwrap_or(""),
             &records,
             &r.read_at,
-        ])?;
+        ])
+        .map_err(into_io)?;
     }
     w.flush()
 }
