@@ -721,7 +721,7 @@ pub struct Watch {
     /// Principal ARNs a watched key asked a sign-in token for.
     arns: BTreeMap<String, Span>,
     /// Those sign-ins, to tell their console sessions from others.
-    sign_ins: Vec<(String, Timestamp)>,
+    sign_ins: Vec<SignIn>,
 }
 
 impl Watch {
@@ -784,10 +784,18 @@ impl Watch {
         if !is_sign_in_token(e) || !self.by_watched(e) {
             return false;
         }
-        if self.sign_ins.iter().any(|(a, t)| a == arn && *t == e.time) {
+        let Some(by) = &e.identity.access_key_id else {
+            return false;
+        };
+        if self.sign_ins.iter().any(|s| s.event_id == e.id) {
             return false;
         }
-        self.sign_ins.push((arn.clone(), e.time));
+        self.sign_ins.push(SignIn {
+            at: e.time,
+            arn: arn.clone(),
+            by: by.clone(),
+            event_id: e.id.clone(),
+        });
         let end = e.time.plus(SIGN_IN_TOKEN + CONSOLE_SESSION_MAX + SLACK);
         let span = self
             .arns
@@ -807,10 +815,7 @@ impl Watch {
         ) else {
             return false;
         };
-        let opened = self
-            .sign_ins
-            .iter()
-            .any(|(a, t)| a == arn && *t <= issued && issued <= t.plus(SIGN_IN_TOKEN));
+        let opened = self.sign_ins.iter().any(|s| s.admits(arn, issued));
         if !e.from_console || !opened || self.windows.contains_key(key) {
             return false;
         }
