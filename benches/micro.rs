@@ -209,6 +209,7 @@ fn fixpoint(c: &mut Criterion) {
         seeds: BTreeSet::from([AccessKeyId::parse(&key(0)).expect("key id")]),
         seed_window: Span::ALL,
         follow_created_keys: true,
+        follow_footholds: true,
     };
     let lineage = trace(&events, &params);
     assert_eq!(lineage.credentials.len(), 20_000);

@@ -258,6 +258,11 @@ pub struct TraceArgs {
     #[arg(long)]
     pub no_follow_created_keys: bool,
 
+    /// Do not follow what comes in through footholds (users, passwords,
+    /// role trusts, providers, instances, functions); they are still listed.
+    #[arg(long)]
+    pub no_follow_footholds: bool,
+
     /// How late CloudTrail may deliver a file after its events (e.g. 6h, 90m, 1d).
     #[arg(long, value_name = "DURATION", default_value = "6h", value_parser = parse_duration)]
     pub delivery_margin: Duration,
@@ -398,6 +403,7 @@ impl TraceArgs {
                     end: self.until.unwrap_or(Timestamp::MAX),
                 },
                 follow_created_keys: !self.no_follow_created_keys,
+                follow_footholds: !self.no_follow_footholds,
             },
             timeline,
             report: self.report,

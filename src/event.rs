@@ -9,7 +9,9 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::model::{AccessKeyId, AccountId, CredentialKind, EventId, IdentityKind, KeyStatus};
+use crate::model::{
+    AccessKeyId, AccountId, CredentialKind, EventId, FootholdKind, IdentityKind, KeyStatus,
+};
 use crate::time::Timestamp;
 
 /// One CloudTrail record, parsed.
@@ -55,6 +57,10 @@ pub struct Event {
     pub minted: Option<Minted>,
     /// The key this call deactivated, reactivated or deleted, if any.
     pub key_operation: Option<KeyOperation>,
+    /// The way in this call built or changed, if it is one that needs no
+    /// key: a user, a password, a role trust, a provider, an instance or a
+    /// function (whether it succeeded is [`Event::succeeded`]).
+    pub opening: Option<Opening>,
     /// `sessionCredentialFromConsole`: the call was made from a console
     /// session, with credentials the console minted itself.
     pub from_console: bool,
@@ -71,7 +77,19 @@ impl Event {
     /// Whether the event can add a credential to the lineage: it minted
     /// one, asked for a console sign-in token, or was made from the console.
     pub fn may_extend_lineage(&self) -> bool {
-        self.minted.is_some() || self.from_console || self.name == "GetSigninToken"
+        self.minted.is_some()
+            || self.from_console
+            || self.name == "GetSigninToken"
+            || self.opening.is_some()
+    }
+
+    /// A string field of `requestParameters`.
+    pub fn request_str(&self, field: &str) -> Option<&str> {
+        self.request_parameters
+            .as_ref()?
+            .get(field)?
+            .as_str()
+            .filter(|s| !s.is_empty())
     }
 }
 
@@ -96,6 +114,8 @@ pub struct Identity {
     /// `sessionContext.sessionIssuer.userName` when the issuer is an IAM
     /// user: the user behind a federated session.
     pub issuing_user: Option<String>,
+    /// `identityProvider`, for `SAMLUser` and `WebIdentityUser` callers.
+    pub identity_provider: Option<String>,
 }
 
 /// A credential returned by the event: the only link from a parent key to a child.
@@ -130,4 +150,56 @@ pub struct KeyOperation {
     /// What the call sets it to; `None` for a status CloudTrail did not
     /// record or that IAM does not have.
     pub status: Option<KeyStatus>,
+}
+
+/// A way in that needs no key of the lineage, as the call that built it
+/// names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Opening {
+    /// What kind of foothold.
+    pub kind: FootholdKind,
+    /// What it lets in.
+    pub door: Door,
+}
+
+/// What a foothold opens, by the names CloudTrail links its later use with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Door {
+    /// An IAM user, by name; the ARN when the response gives it.
+    User {
+        /// `userName`.
+        name: String,
+        /// `responseElements.user.arn`, for `CreateUser`.
+        arn: Option<String>,
+    },
+    /// An IAM role whose trust policy the call wrote.
+    Role {
+        /// `roleName`.
+        name: String,
+        /// `responseElements.role.arn`, for `CreateRole`.
+        arn: Option<String>,
+        /// The principals the written trust policy allows, as written.
+        trusted: Vec<String>,
+        /// The written trust policy, as JSON text (URL-decoded).
+        policy: Option<String>,
+    },
+    /// A SAML or OIDC identity provider, by ARN.
+    Provider {
+        /// The provider's ARN.
+        arn: String,
+    },
+    /// EC2 instances given an instance profile, by instance id.
+    Instances {
+        /// The instance ids.
+        ids: Vec<String>,
+        /// The instance profile, as the request names it.
+        profile: Option<String>,
+    },
+    /// A Lambda function given an execution role, by name.
+    Function {
+        /// The function's name (not its ARN).
+        name: String,
+        /// The execution role's ARN.
+        role: Option<String>,
+    },
 }

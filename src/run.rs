@@ -74,6 +74,7 @@ pub fn run(config: &Config) -> Result<Completion> {
         window: config.trace.seed_window,
         delivery_margin: config.scan.delivery_margin,
         follow_created_keys: config.trace.follow_created_keys,
+        follow_footholds: config.trace.follow_footholds,
         inputs: &inputs,
     };
 
@@ -128,7 +129,7 @@ pub fn run(config: &Config) -> Result<Completion> {
             .push(("HTML report", path.display().to_string()));
     }
     if let Some(dir) = &config.deny_policy {
-        respond::write_dir(dir, &analysis.containment)?;
+        respond::write_dir(dir, &analysis.containment, &analysis.footholds)?;
         written.outputs.push((
             "Deny policy",
             dir.join(respond::APPLY_SCRIPT).display().to_string(),

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use crate::event::Event;
 use crate::model::{AccessKeyId, CredentialKind, EventId, Relation};
-use crate::trace::{Lineage, SLACK};
+use crate::trace::{Entry, Lineage, SLACK};
 
 /// Collapses deliveries of the same event. Returns the survivors, sorted by
 /// `(time, id)`, and how many deliveries were dropped.
@@ -55,6 +55,37 @@ pub struct Row {
     pub event: Event,
 }
 
+impl Row {
+    /// Whether the row is something the attacker did: an action of a
+    /// lineage credential, or anything that came in through a foothold.
+    pub fn is_activity(&self) -> bool {
+        matches!(self.relation, Relation::Action | Relation::Foothold)
+    }
+
+    /// Whether the row is an action made with its own key (not a sign-in
+    /// or a keyless foothold entry, which are filed under the key that
+    /// opened the way).
+    pub fn acts_with_key(&self) -> bool {
+        self.is_activity() && self.event.identity.access_key_id.as_ref() == Some(&self.key)
+    }
+
+    /// The key the `access_key_id` column shows: none for a sign-in or a
+    /// foothold entry that carries no key of the lineage (a `ConsoleLogin`).
+    pub fn shown_key(&self) -> Option<&AccessKeyId> {
+        let own = self.event.identity.access_key_id.as_ref() == Some(&self.key)
+            || self
+                .event
+                .minted
+                .as_ref()
+                .is_some_and(|m| m.key == self.key);
+        match self.relation {
+            Relation::SignIn => None,
+            Relation::Foothold if !own => None,
+            _ => Some(&self.key),
+        }
+    }
+}
+
 /// The finished timeline, in output order.
 #[derive(Clone, Debug, Default)]
 pub struct Timeline {
@@ -86,15 +117,22 @@ impl Timeline {
         let rows = events
             .into_iter()
             .filter_map(|event| {
-                let (relation, key) = classify(&event, lineage)?;
+                let (relation, key, keyless) = classify(&event, lineage)?;
                 let c = lineage.get(&key)?;
-                let after_deactivation =
-                    relation == Relation::Action && lineage.inactive_at(&key, event.time);
+                let after_deactivation = matches!(relation, Relation::Action | Relation::Foothold)
+                    && lineage.inactive_at(&key, event.time);
                 // A sign-in is the first step of the console session the
-                // credential's token opened: it belongs one level below it.
+                // credential's token opened, and a keyless foothold entry
+                // the first step through the way in the credential built:
+                // both belong one level below it.
                 let (kind, parent, depth) = match relation {
                     Relation::SignIn => (
                         CredentialKind::ConsoleSession,
+                        Some(key.clone()),
+                        c.depth + 1,
+                    ),
+                    Relation::Foothold if keyless => (
+                        CredentialKind::FootholdSession,
                         Some(key.clone()),
                         c.depth + 1,
                     ),
@@ -119,24 +157,51 @@ impl Timeline {
     }
 }
 
-fn classify(e: &Event, lineage: &Lineage) -> Option<(Relation, AccessKeyId)> {
+/// Why `e` is on the timeline, the lineage key it is filed under, and
+/// whether it came in through a foothold without a key of its own (filed
+/// under the key that built the foothold).
+fn classify(e: &Event, lineage: &Lineage) -> Option<(Relation, AccessKeyId, bool)> {
     if let Some(k) = &e.identity.access_key_id
+        && let Some(c) = lineage.get(k)
         && lineage.is_action(k, e)
     {
-        return Some((Relation::Action, k.clone()));
+        let relation = match c.kind {
+            CredentialKind::FootholdSession => Relation::Foothold,
+            _ => Relation::Action,
+        };
+        return Some((relation, k.clone(), false));
     }
     if let Some(sign_in) = lineage.sign_in_of(e) {
-        return Some((Relation::SignIn, sign_in.by.clone()));
+        return Some((Relation::SignIn, sign_in.by.clone(), false));
+    }
+    if let Some((i, entry)) = lineage.foothold_of(e) {
+        // The session this event minted through the foothold, if the trace
+        // kept it; else the entry is filed under the foothold's builder.
+        let minted = match entry {
+            Entry::Minted(k) => lineage
+                .get(&k)
+                .filter(|c| c.foothold == Some(i) && c.minted_by.as_ref() == Some(&e.id))
+                .map(|c| c.key.clone()),
+            _ => None,
+        };
+        return Some(match minted {
+            Some(k) => (Relation::Foothold, k, false),
+            None => (
+                Relation::Foothold,
+                lineage.footholds[i].created_by_key.clone(),
+                true,
+            ),
+        });
     }
     if let Some(op) = &e.key_operation
         && lineage.get(&op.key).is_some()
     {
-        return Some((Relation::Lifecycle, op.key.clone()));
+        return Some((Relation::Lifecycle, op.key.clone(), false));
     }
     let m = e.minted.as_ref()?;
     let c = lineage.get(&m.key)?;
     if m.kind == CredentialKind::CreatedKey {
-        return Some((Relation::Lifecycle, m.key.clone()));
+        return Some((Relation::Lifecycle, m.key.clone(), false));
     }
     // The role account's record of a cross-account call: no key of its own,
     // another eventID, the same credentials, at the same moment (a record
@@ -145,7 +210,7 @@ fn classify(e: &Event, lineage: &Lineage) -> Option<(Relation, AccessKeyId)> {
         && c.minted_by.as_ref().is_some_and(|id| *id != e.id)
         && c.issued_at
             .is_none_or(|t| t.minus(SLACK) <= e.time && e.time <= t.plus(SLACK));
-    is_copy.then(|| (Relation::Copy, m.key.clone()))
+    is_copy.then(|| (Relation::Copy, m.key.clone(), false))
 }
 
 #[cfg(test)]

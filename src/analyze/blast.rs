@@ -179,11 +179,7 @@ pub struct BlastRadius {
 impl BlastRadius {
     /// Summarises the action rows of `timeline`.
     pub fn build(timeline: &Timeline) -> BlastRadius {
-        let actions: Vec<&Row> = timeline
-            .rows
-            .iter()
-            .filter(|r| r.relation == Relation::Action)
-            .collect();
+        let actions: Vec<&Row> = timeline.rows.iter().filter(|r| r.is_activity()).collect();
         let mut services: BTreeMap<(&str, &str), ActionCount> = BTreeMap::new();
         let mut resources: BTreeMap<(String, String), Resource> = BTreeMap::new();
         let mut findings: BTreeMap<Category, Vec<FindingEvent>> = BTreeMap::new();
@@ -280,7 +276,7 @@ impl BlastRadius {
         for row in timeline
             .rows
             .iter()
-            .filter(|r| r.relation == Relation::Action || reactivates(r))
+            .filter(|r| r.is_activity() || reactivates(r))
         {
             let e = &row.event;
             if let Some(category) = classify(&e.service, &e.name, e.request_parameters.as_ref()) {

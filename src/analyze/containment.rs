@@ -20,7 +20,7 @@ use serde::{Serialize, Serializer};
 
 use crate::model::{AccessKeyId, AccountId, Arn, ArnPrincipal, CredentialKind};
 use crate::time::Timestamp;
-use crate::trace::{Credential, Lineage};
+use crate::trace::{Credential, Lineage, Link};
 
 /// Why the cut-off has the value it has.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -319,6 +319,29 @@ impl Containment {
                 deactivated_at: c.deactivated_at,
             });
         }
+        // A role whose trust policy the attacker wrote gets the policy like
+        // any lineage role, sessions through it seen or not.
+        for f in &lineage.footholds {
+            if let Link::Role {
+                account: Some(account),
+                name,
+            } = &f.link
+            {
+                let p = Principal {
+                    account: account.clone(),
+                    kind: PrincipalType::Role,
+                    name: name.clone(),
+                };
+                match p.invalid() {
+                    None => {
+                        targets.entry(p).or_default();
+                    }
+                    Some(why) => {
+                        refused.entry(p).or_insert_with(|| (Vec::new(), why));
+                    }
+                }
+            }
+        }
         Containment {
             policy_name: format!("keytrail-deny-sessions-before-{}", cutoff.compact()),
             cutoff,
@@ -433,7 +456,9 @@ fn holder(lineage: &Lineage, c: &Credential) -> Holder {
     }
     match c.kind {
         CredentialKind::SessionToken | CredentialKind::Federated => parent(),
-        CredentialKind::Seed | CredentialKind::CreatedKey => issuing_user(c),
+        CredentialKind::Seed | CredentialKind::CreatedKey | CredentialKind::FootholdSession => {
+            issuing_user(c)
+        }
         CredentialKind::ConsoleSession => parent(),
         CredentialKind::AssumedRole | CredentialKind::RootSession => Holder::Unknown,
     }
@@ -476,8 +501,7 @@ pub(crate) mod tests {
     pub(crate) fn lineage(creds: Vec<Credential>) -> Lineage {
         Lineage {
             credentials: creds.into_iter().map(|c| (c.key.clone(), c)).collect(),
-            seed_window: None,
-            sign_ins: Vec::new(),
+            ..Lineage::default()
         }
     }
 

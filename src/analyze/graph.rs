@@ -10,6 +10,7 @@ use std::collections::HashMap;
 
 use super::Stats;
 use super::containment::{Containment, Status};
+use super::footholds::FootholdUse;
 use crate::model::{AccessKeyId, CredentialKind, EventId, SeedType};
 use crate::time::Timestamp;
 use crate::timeline::Timeline;
@@ -47,6 +48,20 @@ pub struct Edge {
     pub time: Option<Timestamp>,
 }
 
+/// A foothold in the picture: built by one credential, and the way in
+/// for others.
+#[derive(Clone, Debug)]
+pub struct FootholdNode {
+    /// Kind, resource and state, one per line. Resource is recorded text.
+    pub lines: Vec<String>,
+    /// The credential that built it.
+    pub from: AccessKeyId,
+    /// `eventName` of the call that built it. Recorded text.
+    pub api: String,
+    /// The credentials that came in through it.
+    pub to: Vec<AccessKeyId>,
+}
+
 /// The lineage graph, nodes ordered by depth then key, edges by child.
 #[derive(Clone, Debug, Default)]
 pub struct Graph {
@@ -54,6 +69,8 @@ pub struct Graph {
     pub nodes: Vec<Node>,
     /// Minting events.
     pub edges: Vec<Edge>,
+    /// Footholds, in the lineage's order.
+    pub footholds: Vec<FootholdNode>,
 }
 
 impl Graph {
@@ -102,6 +119,36 @@ impl Graph {
             }
         }
         graph
+    }
+
+    /// Adds the footholds, with the credentials that came in through each.
+    pub fn add_footholds(
+        &mut self,
+        uses: &[FootholdUse],
+        by_depth: &[&Credential],
+        timeline: &Timeline,
+    ) {
+        for (i, f) in uses.iter().enumerate() {
+            let api = timeline
+                .rows
+                .iter()
+                .find(|r| r.event.id == f.created_by_event_id)
+                .map_or_else(|| f.kind.as_str().to_owned(), |r| r.event.name.clone());
+            self.footholds.push(FootholdNode {
+                lines: vec![
+                    format!("foothold: {}", f.kind),
+                    f.arn.clone(),
+                    format!("{} at cut-off, {} event(s)", f.status.as_str(), f.events),
+                ],
+                from: f.created_by_key.clone(),
+                api,
+                to: by_depth
+                    .iter()
+                    .filter(|c| c.foothold == Some(i))
+                    .map(|c| c.key.clone())
+                    .collect(),
+            });
+        }
     }
 }
 

@@ -9,16 +9,19 @@
 //! - [`blast`]: services, resources, egress, findings, where calls came from;
 //! - [`classify`]: the findings table, one rule per line;
 //! - [`stats`]: actions, failures and first and last use per credential;
-//! - [`graph`]: the lineage as nodes and edges.
+//! - [`graph`]: the lineage as nodes and edges;
+//! - [`footholds`]: each foothold's use and state at the cut-off.
 
 pub mod blast;
 pub mod classify;
 pub mod containment;
+pub mod footholds;
 pub mod graph;
 pub mod stats;
 
 pub use blast::BlastRadius;
 pub use containment::{Containment, Cutoff};
+pub use footholds::{FootholdStatus, FootholdUse};
 pub use graph::Graph;
 pub use stats::{CredentialStats, Stats};
 
@@ -43,6 +46,9 @@ pub struct Analysis<'a> {
     pub blast: BlastRadius,
     /// The lineage graph.
     pub graph: Graph,
+    /// Each foothold, with what came through it and its state at the
+    /// cut-off.
+    pub footholds: Vec<FootholdUse>,
 }
 
 impl<'a> Analysis<'a> {
@@ -52,7 +58,9 @@ impl<'a> Analysis<'a> {
         let stats = stats::credential_stats(timeline);
         let containment = Containment::assess(lineage, &by_depth, cutoff);
         let blast = BlastRadius::build(timeline);
-        let graph = Graph::build(&by_depth, timeline, &stats, &containment);
+        let footholds = footholds::assess(lineage, timeline, cutoff.time);
+        let mut graph = Graph::build(&by_depth, timeline, &stats, &containment);
+        graph.add_footholds(&footholds, &by_depth, timeline);
         Analysis {
             lineage,
             timeline,
@@ -61,6 +69,7 @@ impl<'a> Analysis<'a> {
             containment,
             blast,
             graph,
+            footholds,
         }
     }
 

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::model::{AccessKeyId, Relation};
+use crate::model::AccessKeyId;
 use crate::time::Timestamp;
 use crate::timeline::Timeline;
 
@@ -31,11 +31,7 @@ pub type Stats<'a> = BTreeMap<&'a AccessKeyId, CredentialStats>;
 /// Counts the action rows of `timeline` per credential.
 pub fn credential_stats(timeline: &Timeline) -> Stats<'_> {
     let mut stats = Stats::new();
-    for row in timeline
-        .rows
-        .iter()
-        .filter(|r| r.relation == Relation::Action)
-    {
+    for row in timeline.rows.iter().filter(|r| r.acts_with_key()) {
         let s = stats.entry(&row.key).or_default();
         s.actions += 1;
         s.actions_after_deactivation += usize::from(row.after_deactivation);

@@ -7,6 +7,7 @@
 //! never loses what came before it: the outcome says how far the file could
 //! be read.
 
+mod opening;
 pub mod record;
 pub mod split;
 

@@ -100,6 +100,8 @@ struct RawIdentity<'a> {
     #[serde(borrow)]
     invoked_by: Option<Cow<'a, str>>,
     #[serde(borrow)]
+    identity_provider: Option<Cow<'a, str>>,
+    #[serde(borrow)]
     session_context: Option<RawSessionContext<'a>>,
 }
 
@@ -199,6 +201,12 @@ fn build(raw: RawRecord<'_>, origin: &Arc<str>) -> Result<Event, RecordError> {
     let key_operation = request_parameters
         .as_ref()
         .and_then(|req| key_operation(&name, req));
+    let opening = super::opening::opening(
+        &service,
+        &name,
+        request_parameters.as_ref(),
+        response_elements.as_ref(),
+    );
     for v in [
         &mut request_parameters,
         &mut response_elements,
@@ -235,6 +243,7 @@ fn build(raw: RawRecord<'_>, origin: &Arc<str>) -> Result<Event, RecordError> {
         additional_event_data,
         minted,
         key_operation,
+        opening,
         from_console: raw
             .session_credential_from_console
             .and_then(flag)
@@ -255,6 +264,7 @@ fn identity(raw: RawIdentity<'_>) -> Identity {
         access_key_id: raw.access_key_id.as_deref().and_then(AccessKeyId::parse),
         user_name: nonempty(raw.user_name),
         invoked_by: nonempty(raw.invoked_by),
+        identity_provider: nonempty(raw.identity_provider),
         session_issued: raw
             .session_context
             .as_ref()

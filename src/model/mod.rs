@@ -112,6 +112,10 @@ pub enum CredentialKind {
     /// Credentials the console minted after a sign-in with a lineage
     /// credential's `GetSigninToken`.
     ConsoleSession,
+    /// A key that came in through a foothold a lineage credential built: a
+    /// session of a backdoored role, instance or function, or a key of a
+    /// user the attacker created or gave a password.
+    FootholdSession,
 }
 
 impl CredentialKind {
@@ -125,6 +129,7 @@ impl CredentialKind {
             CredentialKind::CreatedKey => "created-key",
             CredentialKind::RootSession => "root-session",
             CredentialKind::ConsoleSession => "console-session",
+            CredentialKind::FootholdSession => "foothold-session",
         }
     }
 
@@ -161,6 +166,10 @@ pub enum Relation {
     /// for.
     #[serde(rename = "sign-in")]
     SignIn,
+    /// Came in through a foothold: activity of a foothold user, a session
+    /// minted through a backdoored role, provider, instance or function, and
+    /// what those sessions did.
+    Foothold,
 }
 
 impl Relation {
@@ -171,6 +180,7 @@ impl Relation {
             Relation::Lifecycle => "lifecycle",
             Relation::Copy => "copy",
             Relation::SignIn => "sign-in",
+            Relation::Foothold => "foothold",
         }
     }
 }
@@ -197,6 +207,54 @@ impl KeyStatus {
     /// Whether the key can be used in this status.
     pub fn is_usable(self) -> bool {
         self == KeyStatus::Active
+    }
+}
+
+/// What kind of foothold an event built: a way back in that needs no key
+/// of the lineage.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FootholdKind {
+    /// `CreateUser`: any later activity of that user.
+    User,
+    /// `CreateLoginProfile` / `UpdateLoginProfile`: the user's console
+    /// sign-ins and console sessions.
+    LoginProfile,
+    /// `UploadSSHPublicKey`, `CreateServiceSpecificCredential`,
+    /// `UploadSigningCertificate`: activity of that user.
+    UserCredential,
+    /// `CreateRole` / `UpdateAssumeRolePolicy`: `AssumeRole*` into the role
+    /// afterwards, by any caller.
+    RoleTrust,
+    /// `CreateSAMLProvider`, `UpdateSAMLProvider`,
+    /// `CreateOpenIDConnectProvider`: role sessions through the provider.
+    IdentityProvider,
+    /// `RunInstances` with an instance profile, `AssociateIamInstanceProfile`:
+    /// the role sessions EC2 mints for the instance.
+    Instance,
+    /// `CreateFunction` / `UpdateFunctionConfiguration` with a role: the
+    /// role sessions Lambda mints for the function.
+    Function,
+}
+
+impl FootholdKind {
+    /// The name used in every output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FootholdKind::User => "user",
+            FootholdKind::LoginProfile => "login-profile",
+            FootholdKind::UserCredential => "user-credential",
+            FootholdKind::RoleTrust => "role-trust",
+            FootholdKind::IdentityProvider => "identity-provider",
+            FootholdKind::Instance => "instance",
+            FootholdKind::Function => "function",
+        }
+    }
+}
+
+impl fmt::Display for FootholdKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

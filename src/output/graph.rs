@@ -10,7 +10,7 @@
 //! label text, [`dot_text`] and [`mermaid_text`], and every recorded string
 //! goes through it; node ids are never recorded text.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
@@ -132,12 +132,25 @@ pub fn write_mermaid<W: Write>(graph: &Graph, mut out: W) -> io::Result<()> {
         let label: Vec<String> = n.lines().iter().map(|l| mermaid_text(l)).collect();
         writeln!(out, "  c{i}[\"{}\"]", label.join("<br/>"))?;
     }
-    for e in &graph.edges {
+    // A credential that came in through a foothold hangs off the foothold,
+    // not straight off the credential that built it.
+    let through: HashSet<&AccessKeyId> = graph.footholds.iter().flat_map(|f| &f.to).collect();
+    for e in graph.edges.iter().filter(|e| !through.contains(&e.to)) {
         let (Some(from), Some(to)) = (ids.get(&e.from), ids.get(&e.to)) else {
             continue;
         };
         let label: Vec<String> = e.lines().iter().map(|l| mermaid_text(l)).collect();
         writeln!(out, "  {from} -->|\"{}\"| {to}", label.join("<br/>"))?;
+    }
+    for (i, f) in graph.footholds.iter().enumerate() {
+        let label: Vec<String> = f.lines.iter().map(|l| mermaid_text(l)).collect();
+        writeln!(out, "  f{i}{{{{\"{}\"}}}}", label.join("<br/>"))?;
+        if let Some(from) = ids.get(&f.from) {
+            writeln!(out, "  {from} -->|\"{}\"| f{i}", mermaid_text(&f.api))?;
+        }
+        for to in f.to.iter().filter_map(|k| ids.get(k)) {
+            writeln!(out, "  f{i} -.-> {to}")?;
+        }
     }
     let live: Vec<String> = graph
         .nodes
@@ -170,6 +183,7 @@ pub fn write_mermaid<W: Write>(graph: &Graph, mut out: W) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analyze::graph::FootholdNode;
 
     const HOSTILE: &str = "x\"];evil[\"pwn\\N|`</b>\n}\u{1b}[31m";
 
@@ -201,6 +215,12 @@ mod tests {
                 to: key("ASIAEXAMPLEROLE00001"),
                 api: HOSTILE.into(),
                 time: None,
+            }],
+            footholds: vec![FootholdNode {
+                lines: vec![HOSTILE.into()],
+                from: key("AKIAEXAMPLESEED00001"),
+                api: HOSTILE.into(),
+                to: vec![key("ASIAEXAMPLEROLE00001")],
             }],
         }
     }

@@ -352,6 +352,7 @@ mod tests {
                 end: Timestamp::MAX,
             },
             follow_created_keys: true,
+            follow_footholds: true,
         };
         let lineage = trace(&events, &params);
         let timeline = Timeline::build(events, &lineage, duplicates);
@@ -363,6 +364,7 @@ mod tests {
             window: params.seed_window,
             delivery_margin: std::time::Duration::from_secs(3600),
             follow_created_keys: true,
+            follow_footholds: true,
             inputs: &inputs,
         };
         let mut out = Vec::new();

@@ -99,6 +99,7 @@ impl MarkdownReport<'_> {
         writeln!(out, "```")?;
 
         self.credentials(&mut out)?;
+        self.footholds(&mut out)?;
         self.containment(&mut out)?;
         self.findings(&mut out)?;
         self.services(&mut out)?;
@@ -146,6 +147,49 @@ impl MarkdownReport<'_> {
                 s.actions,
                 s.actions_after_deactivation,
                 status
+            )?;
+        }
+        Ok(())
+    }
+
+    fn footholds<W: Write>(&self, out: &mut W) -> io::Result<()> {
+        let footholds = &self.analysis.footholds;
+        if footholds.is_empty() {
+            return Ok(());
+        }
+        writeln!(out, "\n## Footholds\n")?;
+        if !self.run.follow_footholds {
+            writeln!(
+                out,
+                "Not followed (`--no-follow-footholds`): what came through them is not on the timeline.\n"
+            )?;
+        }
+        writeln!(
+            out,
+            "| kind | resource | built | by | linked by | trusts | events | first used | last used | at cut-off |"
+        )?;
+        writeln!(out, "|---|---|---|---|---|---|---|---|---|---|")?;
+        for f in footholds {
+            let trusted: Vec<String> = f.trusted_principals.iter().map(|p| cell(p)).collect();
+            writeln!(
+                out,
+                "| {} | {} | {} | `{}` | {}{} {} | {} | {} | {} | {} | {} |",
+                f.kind,
+                cell(&f.arn),
+                f.created_at,
+                f.created_by_key,
+                if f.linked_by_name { "name: " } else { "" },
+                cell(f.linked_by),
+                cell(&f.link_value),
+                if trusted.is_empty() {
+                    "-".to_owned()
+                } else {
+                    trusted.join(", ")
+                },
+                f.events,
+                time(f.first_used),
+                time(f.last_used),
+                f.status.as_str()
             )?;
         }
         Ok(())

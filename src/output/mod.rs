@@ -32,7 +32,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::inputs::InputStats;
-use crate::model::{AccessKeyId, AccountId, IdentityKind, Relation};
+use crate::model::{AccessKeyId, AccountId, IdentityKind};
 use crate::time::{Span, Timestamp};
 use crate::timeline::{Row, Timeline};
 
@@ -47,6 +47,8 @@ pub struct Run<'a> {
     pub delivery_margin: Duration,
     /// Whether keys made with `CreateAccessKey` were followed.
     pub follow_created_keys: bool,
+    /// Whether what came in through footholds was followed.
+    pub follow_footholds: bool,
     /// What was read, and what could not be.
     pub inputs: &'a InputStats,
 }
@@ -122,7 +124,7 @@ impl Row {
             Cell::Time(e.time),
             text(e.id.as_str()),
             text(self.relation.as_str()),
-            Cell::Text(Some(self.key.as_str()).filter(|_| self.relation != Relation::SignIn)),
+            Cell::Text(self.shown_key().map(AccessKeyId::as_str)),
             text(self.kind.as_str()),
             Cell::Text(self.parent.as_ref().map(|p| p.as_str())),
             Cell::Int(self.depth),

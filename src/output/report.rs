@@ -31,7 +31,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::Run;
-use crate::analyze::{Analysis, BlastRadius, Containment, Cutoff};
+use crate::analyze::{Analysis, BlastRadius, Containment, Cutoff, FootholdUse};
 use crate::inputs::InputStats;
 use crate::model::{AccessKeyId, AccountId, CredentialKind, EventId, KeyStatus, SeedType};
 use crate::time::Timestamp;
@@ -42,7 +42,9 @@ struct Report<'a> {
     seed_keys: Vec<&'a AccessKeyId>,
     window: Window,
     follow_created_keys: bool,
+    follow_footholds: bool,
     credentials: Vec<CredentialEntry<'a>>,
+    footholds: &'a [FootholdUse],
     inputs: &'a InputStats,
     #[serde(skip_serializing_if = "Option::is_none")]
     integrity: Option<&'a crate::inputs::Integrity>,
@@ -82,6 +84,8 @@ struct CredentialEntry<'a> {
     status_changes: Vec<StatusChangeEntry<'a>>,
     same_id_elsewhere: usize,
     task_policy_arn: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    came_through_foothold: Option<usize>,
 }
 
 #[derive(Serialize)]
@@ -109,6 +113,8 @@ pub fn write<W: Write>(run: &Run<'_>, analysis: &Analysis<'_>, mut out: W) -> io
             delivery_margin_seconds: run.delivery_margin.as_secs(),
         },
         follow_created_keys: run.follow_created_keys,
+        follow_footholds: run.follow_footholds,
+        footholds: &analysis.footholds,
         credentials: analysis
             .by_depth
             .iter()
@@ -148,6 +154,7 @@ pub fn write<W: Write>(run: &Run<'_>, analysis: &Analysis<'_>, mut out: W) -> io
                         .copied()
                         .unwrap_or(0),
                     task_policy_arn: c.task_policy.as_deref(),
+                    came_through_foothold: c.foothold,
                 }
             })
             .collect(),

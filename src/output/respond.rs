@@ -15,9 +15,11 @@ use serde::Serialize;
 
 use super::sanitize::terminal;
 use super::write_atomically;
+use crate::analyze::FootholdUse;
 use crate::analyze::containment::{Containment, CredentialState, Cutoff, PrincipalType, Status};
 use crate::error::{Error, Result};
 use crate::model::AccessKeyId;
+use crate::model::{Arn, FootholdKind};
 use crate::time::Timestamp;
 
 /// The file in the policy directory that holds the commands.
@@ -182,7 +184,11 @@ printf 'apply.sh: all %s attachments done\n' "$attempted"
 /// then lists each failure with the aws CLI's error and exits 1 (0 when all
 /// succeeded). Refused principals and the long-term keys are listed as
 /// comments, never as commands.
-pub fn write_apply_script<W: Write>(c: &Containment, mut out: W) -> io::Result<()> {
+pub fn write_apply_script<W: Write>(
+    c: &Containment,
+    footholds: &[FootholdUse],
+    mut out: W,
+) -> io::Result<()> {
     let mut s = String::new();
     let _ = writeln!(s, "#!/bin/sh");
     let _ = writeln!(
@@ -352,13 +358,127 @@ pub fn write_apply_script<W: Write>(c: &Containment, mut out: W) -> io::Result<(
             }
         }
     }
+    write_footholds(&mut s, footholds);
     out.write_all(s.as_bytes())?;
     out.flush()
 }
 
+/// The commands that take each open foothold away, commented out: they
+/// delete or replace what may also be legitimate, so a person decides.
+/// Every recorded name is quoted and made one printable line.
+fn write_footholds(s: &mut String, footholds: &[FootholdUse]) {
+    let open: Vec<&FootholdUse> = footholds
+        .iter()
+        .filter(|f| f.status == crate::analyze::FootholdStatus::Open)
+        .collect();
+    if open.is_empty() {
+        return;
+    }
+    let _ = writeln!(s);
+    let _ = writeln!(
+        s,
+        "# FOOTHOLDS: ways back in that need no key, still standing at the cut-off."
+    );
+    let _ = writeln!(
+        s,
+        "# These commands delete or replace things: review each, then run it by hand."
+    );
+    for f in open {
+        let q = |v: &str| sh_quote(&terminal(v));
+        let account = f.account_id.as_ref().filter(|a| a.is_well_formed());
+        let profile = account.map_or(String::new(), |a| format!(" --profile \"$PROFILE_{a}\""));
+        let region = Arn::parse(&f.arn)
+            .map(|a| a.region)
+            .filter(|r| !r.is_empty() && r.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+            .map_or(String::new(), |r| format!(" --region {r}"));
+        let name = q(&f.link_value);
+        let _ = writeln!(
+            s,
+            "#   {} {}, built {} by {} ({} event(s) through it):",
+            f.kind,
+            comment_text(&f.arn),
+            f.created_at,
+            f.created_by_key,
+            f.events
+        );
+        let mut cmd = |line: String| {
+            let _ = writeln!(s, "#     {line}");
+        };
+        match f.kind {
+            FootholdKind::User | FootholdKind::LoginProfile | FootholdKind::UserCredential => {
+                cmd(format!(
+                    "aws iam delete-login-profile{profile} --user-name {name}"
+                ));
+                cmd(format!(
+                    "aws iam list-access-keys{profile} --user-name {name}"
+                ));
+                cmd(format!(
+                    "aws iam update-access-key{profile} --user-name {name} --access-key-id KEY --status Inactive   # each key listed"
+                ));
+                if f.kind == FootholdKind::UserCredential {
+                    cmd(format!(
+                        "aws iam list-ssh-public-keys{profile} --user-name {name}"
+                    ));
+                    cmd(format!(
+                        "aws iam list-service-specific-credentials{profile} --user-name {name}"
+                    ));
+                    cmd(format!(
+                        "aws iam list-signing-certificates{profile} --user-name {name}"
+                    ));
+                }
+            }
+            FootholdKind::RoleTrust => {
+                if let Some(policy) = &f.trust_policy {
+                    cmd("the trust policy the attacker wrote:".to_owned());
+                    let pretty = serde_json::from_str::<serde_json::Value>(policy)
+                        .and_then(|v| serde_json::to_string_pretty(&v))
+                        .unwrap_or_else(|_| policy.clone());
+                    for line in pretty.lines() {
+                        cmd(format!("  {}", terminal(line)));
+                    }
+                }
+                cmd(format!(
+                    "aws iam update-assume-role-policy{profile} --role-name {name} --policy-document file://REVIEWED-trust-policy.json"
+                ));
+            }
+            FootholdKind::IdentityProvider => {
+                let arn = q(&f.link_value);
+                if f.link_value.contains(":saml-provider/") {
+                    cmd(format!(
+                        "aws iam delete-saml-provider{profile} --saml-provider-arn {arn}"
+                    ));
+                } else {
+                    cmd(format!(
+                        "aws iam delete-open-id-connect-provider{profile} --open-id-connect-provider-arn {arn}"
+                    ));
+                }
+            }
+            FootholdKind::Instance => {
+                cmd(format!(
+                    "aws ec2 describe-iam-instance-profile-associations{profile}{region} --filters Name=instance-id,Values={name}"
+                ));
+                cmd(format!(
+                    "aws ec2 disassociate-iam-instance-profile{profile}{region} --association-id ASSOCIATION   # from the line above"
+                ));
+                cmd(format!(
+                    "aws ec2 stop-instances{profile}{region} --instance-ids {name}   # or stop it"
+                ));
+            }
+            FootholdKind::Function => {
+                cmd(format!(
+                    "aws lambda update-function-configuration{profile}{region} --function-name {name} --role REVIEWED_ROLE_ARN"
+                ));
+                cmd(format!(
+                    "aws lambda delete-function{profile}{region} --function-name {name}   # or delete it"
+                ));
+            }
+        }
+    }
+}
+
 /// Writes one policy per target and `apply.sh` into `dir`, creating it if
 /// needed. Each file is written atomically. Returns the files written.
-pub fn write_dir(dir: &Path, c: &Containment) -> Result<Vec<PathBuf>> {
+pub fn write_dir(dir: &Path, c: &Containment, footholds: &[FootholdUse]) -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir).map_err(|source| Error::Output {
         path: dir.to_owned(),
         source,
@@ -370,7 +490,7 @@ pub fn write_dir(dir: &Path, c: &Containment) -> Result<Vec<PathBuf>> {
         written.push(path);
     }
     let script = dir.join(APPLY_SCRIPT);
-    write_atomically(&script, |w| write_apply_script(c, w))?;
+    write_atomically(&script, |w| write_apply_script(c, footholds, w))?;
     make_executable(&script)?;
     written.push(script);
     Ok(written)
@@ -456,7 +576,7 @@ mod tests {
         assert_eq!(c.refused_principals.len(), 1);
         assert_eq!(c.state(&key("ROLE")).unwrap().status, Status::Unreachable);
         let mut out = Vec::new();
-        write_apply_script(&c, &mut out).unwrap();
+        write_apply_script(&c, &[], &mut out).unwrap();
         let script = String::from_utf8(out).unwrap();
         for line in script.lines().filter(|l| l.contains("touch")) {
             assert!(line.starts_with('#'), "{line}");
@@ -564,7 +684,7 @@ esac
 
         let tmp = tempfile::tempdir().unwrap();
         let deny = tmp.path().join("deny");
-        write_dir(&deny, &c).unwrap();
+        write_dir(&deny, &c, &[]).unwrap();
         let bin = tmp.path().join("bin");
         std::fs::create_dir(&bin).unwrap();
         let aws = bin.join("aws");

@@ -12,11 +12,11 @@ use std::io::{self, Write};
 
 use super::Run;
 use super::sanitize::terminal;
-use crate::analyze::Analysis;
 use crate::analyze::blast::Seen;
 use crate::analyze::containment::{Containment, Status};
 use crate::analyze::graph::{kind_label, validity};
-use crate::model::{AccessKeyId, KeyStatus, Relation};
+use crate::analyze::{Analysis, FootholdUse};
+use crate::model::{AccessKeyId, KeyStatus};
 use crate::time::Timestamp;
 
 /// How many entries each "top" list shows.
@@ -54,6 +54,7 @@ pub fn write<W: Write>(
     for seed in run.seeds {
         write_tree(&mut out, analysis, seed, "", true, true)?;
     }
+    write_footholds(&mut out, &analysis.footholds, run.follow_footholds)?;
 
     let blast = &analysis.blast;
     if blast.actions > 0 {
@@ -78,7 +79,7 @@ pub fn write<W: Write>(
         // Error codes are not part of the blast radius: count them here.
         let errors = rows
             .iter()
-            .filter(|r| r.relation == Relation::Action)
+            .filter(|r| r.is_activity())
             .filter_map(|r| Some((r.event.error_code.clone()?, 1)));
         top_if_any(&mut out, "Errors", errors)?;
     }
@@ -145,6 +146,51 @@ pub fn write<W: Write>(
 
 /// What the cut-off means for the lineage, in the words of `--report`:
 /// the credentials still to act on are what the analyst needs first.
+/// Each foothold on one line, with what came through it: these stand after
+/// every key is gone.
+fn write_footholds<W: Write>(
+    out: &mut W,
+    footholds: &[FootholdUse],
+    followed: bool,
+) -> io::Result<()> {
+    if footholds.is_empty() {
+        return Ok(());
+    }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "Footholds ({}{})",
+        footholds.len(),
+        if followed { "" } else { ", not followed" }
+    )?;
+    for f in footholds {
+        writeln!(
+            out,
+            "  {} {} — built {} by {} ({}); {} event(s) through it{}",
+            f.kind,
+            terminal(&f.arn),
+            f.created_at,
+            f.created_by_key,
+            f.status.as_str().to_uppercase(),
+            f.events,
+            f.last_used.map_or(String::new(), |t| format!(", last {t}"))
+        )?;
+        if !f.trusted_principals.is_empty() {
+            let trusted: Vec<_> = f.trusted_principals.iter().map(|p| terminal(p)).collect();
+            writeln!(out, "      trusts: {}", trusted.join(", "))?;
+        }
+        if f.linked_by_name {
+            writeln!(
+                out,
+                "      linked by name: {} = {}",
+                f.linked_by,
+                terminal(&f.link_value)
+            )?;
+        }
+    }
+    Ok(())
+}
+
 fn write_containment<W: Write>(out: &mut W, c: &Containment) -> io::Result<()> {
     if c.credentials.is_empty() {
         return Ok(());

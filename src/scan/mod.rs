@@ -287,6 +287,7 @@ mod tests {
             seeds: BTreeSet::from([AccessKeyId::parse(SEED).unwrap()]),
             seed_window: Span::ALL,
             follow_created_keys: true,
+            follow_footholds: true,
         };
         let scan_params = ScanParams {
             threads,

@@ -204,6 +204,7 @@ fn params() -> TraceParams {
         seeds: BTreeSet::from([AccessKeyId::parse(SEED).expect("seed")]),
         seed_window: Span::ALL,
         follow_created_keys: true,
+        follow_footholds: true,
     }
 }
 

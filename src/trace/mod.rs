@@ -23,6 +23,8 @@
 //! and only when its principal agrees with the one the minting event named;
 //! other events with the same id are counted, not followed.
 
+mod foothold;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::event::{Event, Minted};
@@ -34,6 +36,8 @@ use crate::model::{
 };
 use crate::time::{Span, Timestamp};
 
+pub use foothold::{Entry, Foothold, Link};
+
 /// The rules that bound the trace.
 #[derive(Clone, Debug)]
 pub struct TraceParams {
@@ -43,6 +47,8 @@ pub struct TraceParams {
     pub seed_window: Span,
     /// Follow keys created with `CreateAccessKey`.
     pub follow_created_keys: bool,
+    /// Follow what comes in through footholds (they are listed either way).
+    pub follow_footholds: bool,
 }
 
 impl TraceParams {
@@ -92,6 +98,9 @@ pub struct Credential {
     pub minted_by_key: Option<AccessKeyId>,
     /// For `AssumeRoot` sessions: the task policy that scopes them.
     pub task_policy: Option<String>,
+    /// For foothold sessions: the foothold they came through, as an index
+    /// into [`Lineage::footholds`].
+    pub foothold: Option<usize>,
 }
 
 /// One change of a long-term key's status.
@@ -202,6 +211,7 @@ impl Credential {
             seed_type: None,
             minted_by_key: None,
             task_policy: None,
+            foothold: None,
         }
     }
 
@@ -216,6 +226,8 @@ impl Credential {
                 .map_or(!self.key.as_str().starts_with("ASIA"), |t| {
                     t == SeedType::LongTerm
                 }),
+            // A foothold user's own key, not one of its sessions.
+            CredentialKind::FootholdSession => self.expires_at.is_none(),
             _ => false,
         }
     }
@@ -258,6 +270,11 @@ pub struct Lineage {
     pub seed_window: Option<Span>,
     /// Console sign-ins opened by lineage credentials, in time order.
     pub sign_ins: Vec<SignIn>,
+    /// Footholds lineage credentials built, in `(created_at, event, resource)`
+    /// order.
+    pub footholds: Vec<Foothold>,
+    /// Whether what comes in through footholds was followed.
+    pub follow_footholds: bool,
 }
 
 /// A successful `GetSigninToken` made with a lineage credential: for
@@ -332,6 +349,17 @@ impl Lineage {
         self.sign_ins.iter().find(|s| s.admits(arn, e.time))
     }
 
+    /// The foothold `e` came in through, and how, if footholds are followed.
+    pub fn foothold_of(&self, e: &Event) -> Option<(usize, Entry)> {
+        if !self.follow_footholds {
+            return None;
+        }
+        self.footholds
+            .iter()
+            .enumerate()
+            .find_map(|(i, f)| Some((i, f.entry(e)?)))
+    }
+
     /// The credential with this key id, if it is in the lineage.
     pub fn get(&self, key: &AccessKeyId) -> Option<&Credential> {
         self.credentials.get(key)
@@ -391,8 +419,9 @@ pub fn trace(events: &[Event], params: &TraceParams) -> Lineage {
             .minted
             .as_ref()
             .is_some_and(|m| e.succeeded() && params.mint_counts(m));
+        let opens = e.opening.is_some() && e.succeeded();
         if let Some(actor) = &e.identity.access_key_id
-            && (mints_key || is_sign_in_token(e))
+            && (mints_key || opens || is_sign_in_token(e))
         {
             mints.entry(actor).or_default().push(e);
         }
@@ -412,6 +441,8 @@ pub fn trace(events: &[Event], params: &TraceParams) -> Lineage {
         credentials: BTreeMap::new(),
         seed_window: Some(params.seed_window),
         sign_ins: Vec::new(),
+        footholds: Vec::new(),
+        follow_footholds: params.follow_footholds,
     };
     for seed in &params.seeds {
         lineage
@@ -428,14 +459,31 @@ pub fn trace(events: &[Event], params: &TraceParams) -> Lineage {
                 if !lineage.is_action(parent, e) {
                     continue;
                 }
-                if let Some(m) = &e.minted {
+                if let Some(m) = e.minted.as_ref().filter(|m| params.mint_counts(m)) {
                     let c = Candidate {
                         event: e,
                         parent: parent.clone(),
                         issued_at: e.time,
+                        owner: owner(e, m),
                         minted: m.clone(),
+                        foothold: None,
                     };
                     c.offer(&mut next, &lineage);
+                }
+                if e.opening.is_some() {
+                    for f in Foothold::built(e, parent) {
+                        let index = lineage.footholds.len();
+                        if params.follow_footholds {
+                            for door in events {
+                                if let Some(c) = Candidate::through(&f, index, door, parent) {
+                                    c.offer(&mut next, &lineage);
+                                }
+                            }
+                        }
+                        lineage.footholds.push(f);
+                    }
+                }
+                if !is_sign_in_token(e) {
                     continue;
                 }
                 let Some(arn) = &e.identity.arn else { continue };
@@ -465,6 +513,8 @@ pub fn trace(events: &[Event], params: &TraceParams) -> Lineage {
                         event: e,
                         parent: parent.clone(),
                         issued_at: issued,
+                        owner: Some(Owner::Arn(arn.clone())),
+                        foothold: None,
                         minted: Minted {
                             key: key.clone(),
                             kind: CredentialKind::ConsoleSession,
@@ -497,8 +547,9 @@ pub fn trace(events: &[Event], params: &TraceParams) -> Lineage {
                     principal_arn: m.principal_arn.clone(),
                     role_arn: m.role_arn.clone(),
                     user_name: m.user_name.clone(),
-                    owner: owner(c.event, m),
+                    owner: c.owner,
                     task_policy: m.task_policy.clone(),
+                    foothold: c.foothold,
                     ..Credential::seed(key.clone())
                 },
             );
@@ -507,6 +558,14 @@ pub fn trace(events: &[Event], params: &TraceParams) -> Lineage {
     lineage
         .sign_ins
         .sort_by(|a, b| (a.at, &a.event_id).cmp(&(b.at, &b.event_id)));
+    order_footholds(&mut lineage);
+    for f in &mut lineage.footholds {
+        f.removed = events
+            .iter()
+            .filter(|e| f.is_removed_by(e))
+            .map(|e| (e.time, e.id.clone()))
+            .min();
+    }
     attribute(&mut lineage, events);
     lineage
 }
@@ -519,6 +578,9 @@ struct Candidate<'e> {
     parent: AccessKeyId,
     issued_at: Timestamp,
     minted: Minted,
+    owner: Option<Owner>,
+    /// The foothold it came through, by index.
+    foothold: Option<usize>,
 }
 
 impl<'e> Candidate<'e> {
@@ -537,6 +599,83 @@ impl<'e> Candidate<'e> {
     }
 }
 
+impl<'e> Candidate<'e> {
+    /// The key `door` brings in through foothold `f` (number `index`), built
+    /// by lineage key `parent`: a key of the foothold user, or a session
+    /// minted through the role, provider, instance or function.
+    fn through(f: &Foothold, index: usize, door: &'e Event, parent: &AccessKeyId) -> Option<Self> {
+        let (minted, issued_at, owner) = match f.entry(door)? {
+            Entry::Keyless => return None,
+            Entry::UserKey(key) => {
+                let Link::User { account, name, .. } = &f.link else {
+                    return None;
+                };
+                let issued = door.identity.session_issued;
+                let minted = Minted {
+                    key,
+                    kind: CredentialKind::FootholdSession,
+                    expires_at: issued.map(|i| i.plus(CONSOLE_SESSION_MAX)),
+                    principal_arn: door.identity.arn.clone(),
+                    role_arn: None,
+                    user_name: Some(name.clone()),
+                    task_policy: None,
+                    target_account: None,
+                };
+                let owner = Owner::User {
+                    account: account.clone(),
+                    name: name.clone(),
+                };
+                (minted, issued.unwrap_or(f.created_at), Some(owner))
+            }
+            Entry::Minted(_) => {
+                let m = door.minted.as_ref()?;
+                let minted = Minted {
+                    kind: CredentialKind::FootholdSession,
+                    ..m.clone()
+                };
+                (minted, door.time, m.principal_arn.clone().map(Owner::Arn))
+            }
+        };
+        Some(Candidate {
+            event: door,
+            parent: parent.clone(),
+            issued_at,
+            minted,
+            owner,
+            foothold: Some(index),
+        })
+    }
+}
+
+/// Sorts the footholds by `(created_at, event, resource)`, so that their
+/// order does not depend on the order they were found in, and points the
+/// credentials that came through them at their new places.
+fn order_footholds(lineage: &mut Lineage) {
+    let mut order: Vec<usize> = (0..lineage.footholds.len()).collect();
+    let f = &lineage.footholds;
+    order.sort_by(|&a, &b| {
+        (f[a].created_at, &f[a].created_by_event_id, &f[a].resource).cmp(&(
+            f[b].created_at,
+            &f[b].created_by_event_id,
+            &f[b].resource,
+        ))
+    });
+    let mut new_place = vec![0; order.len()];
+    for (place, &old) in order.iter().enumerate() {
+        new_place[old] = place;
+    }
+    let mut old: Vec<Option<Foothold>> = std::mem::take(&mut lineage.footholds)
+        .into_iter()
+        .map(Some)
+        .collect();
+    lineage.footholds = order.iter().filter_map(|&i| old[i].take()).collect();
+    for c in lineage.credentials.values_mut() {
+        if let Some(i) = c.foothold.as_mut() {
+            *i = new_place[*i];
+        }
+    }
+}
+
 /// The owner a minting event gives the credential it mints.
 fn owner(mint: &Event, m: &Minted) -> Option<Owner> {
     match m.kind {
@@ -546,7 +685,8 @@ fn owner(mint: &Event, m: &Minted) -> Option<Owner> {
             .map(|account| Owner::Root { account }),
         CredentialKind::AssumedRole
         | CredentialKind::Federated
-        | CredentialKind::ConsoleSession => m.principal_arn.clone().map(Owner::Arn),
+        | CredentialKind::ConsoleSession
+        | CredentialKind::FootholdSession => m.principal_arn.clone().map(Owner::Arn),
         // A user's own session, or a key for a user: the user named in the
         // request, else the caller itself.
         CredentialKind::SessionToken | CredentialKind::CreatedKey => {
@@ -722,6 +862,9 @@ pub struct Watch {
     arns: BTreeMap<String, Span>,
     /// Those sign-ins, to tell their console sessions from others.
     sign_ins: Vec<SignIn>,
+    /// Footholds watched keys built: what comes through them is searched
+    /// for by the names that link it.
+    footholds: Vec<Foothold>,
 }
 
 impl Watch {
@@ -737,11 +880,13 @@ impl Watch {
             windows,
             arns: BTreeMap::new(),
             sign_ins: Vec::new(),
+            footholds: Vec::new(),
         }
     }
 
-    /// Principal ARNs whose console sign-ins are followed, and when their
-    /// console sessions can act.
+    /// Text records are searched for, whatever their keys, and when it can
+    /// appear: the principal ARNs whose console sign-ins are followed, and
+    /// the names that link events to footholds.
     pub fn arns(&self) -> &BTreeMap<String, Span> {
         &self.arns
     }
@@ -763,7 +908,98 @@ impl Watch {
         let console = self.learn_console_key(e);
         let sign_in = self.learn_sign_in(e);
         let minted = self.learn_mint(e).is_some();
-        console || sign_in || minted
+        let opened = self.learn_opening(e);
+        let entered = self.learn_entry(e);
+        console || sign_in || minted || opened || entered
+    }
+
+    /// A foothold built by a watched key: the names that link what comes
+    /// through it are searched for from then on.
+    fn learn_opening(&mut self, e: &Event) -> bool {
+        let Some(by) = &e.identity.access_key_id else {
+            return false;
+        };
+        if e.opening.is_none() || !self.by_watched(e) {
+            return false;
+        }
+        let mut learned = false;
+        for f in Foothold::built(e, by) {
+            let known = self.footholds.iter().any(|k| {
+                k.created_by_event_id == f.created_by_event_id && k.resource == f.resource
+            });
+            if known {
+                continue;
+            }
+            if self.params.follow_footholds {
+                let from = Span {
+                    start: f.created_at,
+                    end: Timestamp::MAX,
+                };
+                for needle in f.link.needles() {
+                    let span = self.arns.entry(needle).or_insert(from);
+                    *span = span.hull(&from);
+                }
+            }
+            self.footholds.push(f);
+            learned = true;
+        }
+        learned
+    }
+
+    /// A key that came in through a watched foothold: a key of its user, or
+    /// a session minted through it.
+    fn learn_entry(&mut self, e: &Event) -> bool {
+        if !self.params.follow_footholds {
+            return false;
+        }
+        let mut learned = false;
+        let entries: Vec<(AccessKeyId, Span)> = self
+            .footholds
+            .iter()
+            .filter_map(|f| match f.entry(e)? {
+                Entry::Keyless => None,
+                Entry::UserKey(key) => {
+                    let window = match e.identity.session_issued {
+                        Some(i) => Span {
+                            start: i.minus(SLACK),
+                            end: i.plus(CONSOLE_SESSION_MAX + SLACK),
+                        },
+                        None => Span {
+                            start: f.created_at.minus(SLACK),
+                            end: Timestamp::MAX,
+                        },
+                    };
+                    Some((key, window))
+                }
+                Entry::Minted(key) => {
+                    let expires = e.minted.as_ref().and_then(|m| m.expires_at);
+                    let window = Span {
+                        start: e.time.minus(SLACK),
+                        end: expires.map_or(Timestamp::MAX, |x| x.plus(SLACK)),
+                    };
+                    Some((key, window))
+                }
+            })
+            .collect();
+        for (key, window) in entries {
+            learned |= self.widen(key, window);
+        }
+        learned
+    }
+
+    /// Watches `key` in `window` too; returns whether anything changed.
+    fn widen(&mut self, key: AccessKeyId, window: Span) -> bool {
+        match self.windows.get_mut(&key) {
+            Some(w) if w.start <= window.start && window.end <= w.end => false,
+            Some(w) => {
+                *w = w.hull(&window);
+                true
+            }
+            None => {
+                self.windows.insert(key, window);
+                true
+            }
+        }
     }
 
     /// Whether `e` was made with a watched key inside its window.
@@ -840,14 +1076,7 @@ impl Watch {
         // The trace may keep another mint of the same id than the first one
         // read (a shallower or earlier one): the scan searches the hull of
         // every window the id was minted with.
-        match self.windows.get_mut(&m.key) {
-            Some(w) if w.start <= window.start && window.end <= w.end => return None,
-            Some(w) => *w = w.hull(&window),
-            None => {
-                self.windows.insert(m.key.clone(), window);
-            }
-        }
-        Some(m.key.clone())
+        self.widen(m.key.clone(), window).then(|| m.key.clone())
     }
 }
 
@@ -891,6 +1120,7 @@ mod tests {
             additional_event_data: None,
             minted: None,
             key_operation: None,
+            opening: None,
             from_console: false,
             origin: Arc::from("t"),
         }
@@ -925,6 +1155,7 @@ mod tests {
             seeds: seeds.iter().map(|s| key(s)).collect(),
             seed_window: Span::ALL,
             follow_created_keys: true,
+            follow_footholds: true,
         }
     }
 
