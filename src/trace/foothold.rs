@@ -341,3 +341,124 @@ fn service_session(e: &Event, service: &str, name: &str) -> bool {
         && (e.identity.invoked_by.as_deref() == Some(service) || e.source_ip == service);
     is_assume_role(e) && by_service && e.request_str("roleSessionName") == Some(name)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::decode::record::parse_record;
+
+    fn event(json: &str) -> Event {
+        parse_record(json.as_bytes(), &Arc::from("t")).expect("record")
+    }
+
+    const BUILDER: &str = "AKIAEXAMPLEBUILDER01";
+
+    fn built(json: &str) -> Vec<Foothold> {
+        let by = AccessKeyId::parse(BUILDER).expect("key");
+        Foothold::built(&event(json), &by)
+    }
+
+    #[test]
+    fn a_role_trust_admits_assume_role_into_that_role_after_it_only() {
+        let f = built(
+            r#"{"eventID":"a","eventTime":"2025-12-08T09:00:00Z","eventSource":"iam.amazonaws.com","eventName":"UpdateAssumeRolePolicy","userIdentity":{"type":"IAMUser","accountId":"111111111111","accessKeyId":"AKIAEXAMPLEBUILDER01"},"requestParameters":{"roleName":"deploy","policyDocument":"{}"}}"#,
+        );
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].resource, "arn:aws:iam::111111111111:role/deploy");
+        let assume = |time: &str, role: &str| {
+            event(&format!(
+                r#"{{"eventID":"b","eventTime":"{time}","eventSource":"sts.amazonaws.com","eventName":"AssumeRole","userIdentity":{{"type":"AWSAccount","accountId":"666666666666"}},"requestParameters":{{"roleArn":"{role}","roleSessionName":"x"}},"responseElements":{{"credentials":{{"accessKeyId":"ASIAEXAMPLEINSIDE001","expiration":"Dec 8, 2025, 11:00:00 AM"}}}}}}"#
+            ))
+        };
+        let inside = AccessKeyId::parse("ASIAEXAMPLEINSIDE001").expect("key");
+        let path = "arn:aws:iam::111111111111:role/ops/deploy";
+        assert_eq!(
+            f[0].entry(&assume("2025-12-08T09:10:00Z", path)),
+            Some(Entry::Minted(inside))
+        );
+        assert_eq!(
+            f[0].entry(&assume("2025-12-08T08:59:00Z", path)),
+            None,
+            "before"
+        );
+        let other = "arn:aws:iam::222222222222:role/deploy";
+        assert_eq!(
+            f[0].entry(&assume("2025-12-08T09:10:00Z", other)),
+            None,
+            "other account"
+        );
+        let longer = "arn:aws:iam::111111111111:role/deploy-2";
+        assert_eq!(
+            f[0].entry(&assume("2025-12-08T09:10:00Z", longer)),
+            None,
+            "other role"
+        );
+    }
+
+    #[test]
+    fn service_sessions_are_only_the_services_own() {
+        let f = built(
+            r#"{"eventID":"a","eventTime":"2025-12-08T09:00:00Z","eventSource":"ec2.amazonaws.com","eventName":"RunInstances","awsRegion":"eu-west-1","userIdentity":{"type":"IAMUser","accountId":"111111111111","accessKeyId":"AKIAEXAMPLEBUILDER01"},"requestParameters":{"iamInstanceProfile":{"name":"admin"}},"responseElements":{"instancesSet":{"items":[{"instanceId":"i-01"},{"instanceId":"i-02"}]}}}"#,
+        );
+        assert_eq!(f.len(), 2, "one foothold per instance");
+        assert_eq!(
+            f[1].resource,
+            "arn:aws:ec2:eu-west-1:111111111111:instance/i-02"
+        );
+        let session = |caller: &str| {
+            event(&format!(
+                r#"{{"eventID":"b","eventTime":"2025-12-08T09:10:00Z","eventSource":"sts.amazonaws.com","eventName":"AssumeRole","userIdentity":{caller},"requestParameters":{{"roleArn":"arn:aws:iam::111111111111:role/admin","roleSessionName":"i-01"}}}}"#
+            ))
+        };
+        let ec2 = r#"{"type":"AWSService","invokedBy":"ec2.amazonaws.com"}"#;
+        assert_eq!(
+            f[0].entry(&session(ec2)),
+            Some(Entry::Keyless),
+            "no credentials recorded"
+        );
+        assert_eq!(f[1].entry(&session(ec2)), None, "another instance");
+        let user = r#"{"type":"IAMUser","userName":"u","accessKeyId":"AKIAEXAMPLEOTHERU001"}"#;
+        assert_eq!(
+            f[0].entry(&session(user)),
+            None,
+            "a user naming its session like the instance"
+        );
+    }
+
+    #[test]
+    fn a_login_profile_admits_console_use_of_its_user_only() {
+        let f = built(
+            r#"{"eventID":"a","eventTime":"2025-12-08T09:00:00Z","eventSource":"iam.amazonaws.com","eventName":"CreateLoginProfile","userIdentity":{"type":"IAMUser","accountId":"111111111111","accessKeyId":"AKIAEXAMPLEBUILDER01"},"requestParameters":{"userName":"bob"}}"#,
+        );
+        let by_bob = |name: &str, key: &str, console: bool| {
+            event(&format!(
+                r#"{{"eventID":"b","eventTime":"2025-12-08T09:10:00Z","eventSource":"x","eventName":"{name}","userIdentity":{{"type":"IAMUser","accountId":"111111111111","arn":"arn:aws:iam::111111111111:user/bob","userName":"bob"{key}}},"sessionCredentialFromConsole":"{console}"}}"#
+            ))
+        };
+        assert_eq!(
+            f[0].entry(&by_bob("ConsoleLogin", "", false)),
+            Some(Entry::Keyless)
+        );
+        let console_key = AccessKeyId::parse("ASIAEXAMPLEBOBCONS01").expect("key");
+        assert_eq!(
+            f[0].entry(&by_bob(
+                "ListUsers",
+                r#","accessKeyId":"ASIAEXAMPLEBOBCONS01""#,
+                true
+            )),
+            Some(Entry::UserKey(console_key))
+        );
+        assert_eq!(
+            f[0].entry(&by_bob(
+                "ListUsers",
+                r#","accessKeyId":"AKIAEXAMPLEBOBOWN001""#,
+                false
+            )),
+            None,
+            "bob's own key is not the password"
+        );
+        assert_eq!(f[0].link.needles(), ["\"bob\""]);
+    }
+}

@@ -349,7 +349,10 @@ impl Lineage {
         self.sign_ins.iter().find(|s| s.admits(arn, e.time))
     }
 
-    /// The foothold `e` came in through, and how, if footholds are followed.
+    /// The foothold `e` came in through, and how, if footholds are
+    /// followed: of those that admit it, the last built, which is the one
+    /// in force (a login profile over the user it was given to, the latest
+    /// trust policy of a role).
     pub fn foothold_of(&self, e: &Event) -> Option<(usize, Entry)> {
         if !self.follow_footholds {
             return None;
@@ -357,6 +360,7 @@ impl Lineage {
         self.footholds
             .iter()
             .enumerate()
+            .rev()
             .find_map(|(i, f)| Some((i, f.entry(e)?)))
     }
 
@@ -559,6 +563,25 @@ pub fn trace(events: &[Event], params: &TraceParams) -> Lineage {
         .sign_ins
         .sort_by(|a, b| (a.at, &a.event_id).cmp(&(b.at, &b.event_id)));
     order_footholds(&mut lineage);
+    // A credential is filed under the foothold its first event came in
+    // through, as the timeline files that event, when the same key built it.
+    let by_id: HashMap<&EventId, &Event> = events.iter().map(|e| (&e.id, e)).collect();
+    let refiled: Vec<(AccessKeyId, usize)> = lineage
+        .credentials
+        .values()
+        .filter(|c| c.foothold.is_some())
+        .filter_map(|c| {
+            let first = by_id.get(c.minted_by.as_ref()?)?;
+            let (i, _) = lineage.foothold_of(first)?;
+            (Some(&lineage.footholds[i].created_by_key) == c.parent.as_ref())
+                .then(|| (c.key.clone(), i))
+        })
+        .collect();
+    for (key, i) in refiled {
+        if let Some(c) = lineage.credentials.get_mut(&key) {
+            c.foothold = Some(i);
+        }
+    }
     for f in &mut lineage.footholds {
         f.removed = events
             .iter()

@@ -8,14 +8,15 @@
 //! one of them, and the others are noise to it. Event ids are looked up in the
 //! archive itself by name and time, a pair the generator keeps unique.
 
-use std::collections::BTreeMap;
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use serde_json::{Value, json};
 
-use crate::support::{TestEnv, code, credentials, json as read_json, read, root, show};
+use crate::support::{
+    Row, TestEnv, code, credentials, csv_rows, json as read_json, read, root, show,
+};
 
 /// The archive, relative to the repository root (where keytrail runs).
 const TRAIL: &str = "fixtures/lineage";
@@ -41,9 +42,6 @@ const CONS: &str = "AKIAEXAMPLECONS00001";
 const CONS_FED: &str = "ASIAEXAMPLECONS00002";
 const CONS_WEB: &str = "ASIAEXAMPLECONS00003";
 const CONS_LATER: &str = "ASIAEXAMPLECONS00004";
-
-/// One timeline row: column name to cell.
-type Row = BTreeMap<String, String>;
 
 /// One scenario traced with `--report`, `-o T.csv`, `--deny-policy` and
 /// `--cutoff`.
@@ -89,22 +87,6 @@ fn trace_with(key: &str, cutoff: &str, more: &[&str]) -> Traced {
         deny,
         _env: env,
     }
-}
-
-fn csv_rows(path: &Path) -> Vec<Row> {
-    let mut reader = ::csv::Reader::from_path(path).expect("timeline");
-    let header = reader.headers().expect("header").clone();
-    reader
-        .records()
-        .map(|r| {
-            let r = r.expect("CSV record");
-            header
-                .iter()
-                .zip(r.iter())
-                .map(|(h, v)| (h.to_owned(), v.to_owned()))
-                .collect()
-        })
-        .collect()
 }
 
 impl Traced {

@@ -1,5 +1,6 @@
 //! End-to-end tests of the `keytrail` binary on the bundled fixtures.
 
+mod footholds;
 mod hostile;
 mod html;
 mod lineage;

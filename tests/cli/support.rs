@@ -293,3 +293,23 @@ pub fn golden_dir(name: &str, dir: &Path) {
 fn blessing() -> bool {
     std::env::var_os("KEYTRAIL_BLESS").is_some()
 }
+
+/// One timeline row: column name to cell.
+pub type Row = std::collections::BTreeMap<String, String>;
+
+/// The rows of a CSV timeline.
+pub fn csv_rows(path: &Path) -> Vec<Row> {
+    let mut reader = ::csv::Reader::from_path(path).expect("timeline");
+    let header = reader.headers().expect("header").clone();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.expect("CSV record");
+            header
+                .iter()
+                .zip(r.iter())
+                .map(|(h, v)| (h.to_owned(), v.to_owned()))
+                .collect()
+        })
+        .collect()
+}
