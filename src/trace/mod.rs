@@ -12,9 +12,15 @@
 //! sign-in for its principal: the console session that follows carries a key
 //! no STS response names, found by its principal ARN and session start.
 //!
+//! Where keys end, [`foothold`]s begin: a user, password, role trust,
+//! provider, instance or function a lineage credential built lets later
+//! sessions in without any key of the lineage. They join it as
+//! `foothold-session` credentials, one level below the key that built the
+//! foothold, and take part in the same breadth-first fixpoint.
+//!
 //! [`Watch`] is the same rule applied incrementally while files are still
 //! being read, so that the scan knows which key ids, and which principal
-//! ARNs, to look for next.
+//! ARNs and foothold names, to look for next.
 //!
 //! AWS reuses temporary key ids across sessions, sometimes at once
 //! (Hunters, "Is AWS recycling your access keys?"), and the session token
