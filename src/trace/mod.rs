@@ -259,9 +259,15 @@ impl Credential {
     }
 
     /// Whether `e` may be an action of this minted credential: inside its
-    /// validity, give or take [`SLACK`], and made by its owner.
+    /// validity, give or take [`SLACK`], and made by its owner. Nothing
+    /// comes in through a foothold before it was built, so a foothold
+    /// session gets no slack before it.
     fn admits(&self, e: &Event) -> bool {
-        let after_issue = self.issued_at.is_none_or(|i| i.minus(SLACK) <= e.time);
+        let before = match self.kind {
+            CredentialKind::FootholdSession => Duration::ZERO,
+            _ => SLACK,
+        };
+        let after_issue = self.issued_at.is_none_or(|i| i.minus(before) <= e.time);
         let before_expiry = self.expires_at.is_none_or(|x| e.time <= x.plus(SLACK));
         after_issue && before_expiry && self.owner.as_ref().is_none_or(|o| o.admits(&e.identity))
     }

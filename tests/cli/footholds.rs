@@ -227,6 +227,11 @@ fn names_used_before_or_elsewhere_are_not_followed() {
             "the user's own key, not the console",
         ),
         ("GitPull", "11:00", "the user's activity before the SSH key"),
+        (
+            "GitPull",
+            "11:27",
+            "the same, minutes before: no slack before a foothold",
+        ),
     ] {
         assert!(
             t.row(name, time).is_none(),
