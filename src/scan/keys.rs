@@ -11,7 +11,9 @@
 //! searched for them only while there are some, which is rare.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
+use aho_corasick::AhoCorasick;
 use memchr::memmem::Finder;
 
 use super::Watchlist;
@@ -29,6 +31,10 @@ pub(super) struct Matcher {
     /// The ids of the [`Needle::Arn`]s: records are searched for them only
     /// when there are any.
     pub(super) arns: Vec<usize>,
+    /// All the ARNs at once: one pass over a record tells whether any of
+    /// them is there, where a [`Finder`] each would take a pass per ARN
+    /// (footholds watch a dozen names, and most records hold none).
+    any_arn: Option<Arc<AhoCorasick>>,
     /// Ids by the [`key_hash`] of their key: the scan hashes every
     /// `accessKeyId` value it meets for the file's filter anyway.
     ids: HashMap<u64, Vec<usize>>,
@@ -40,6 +46,7 @@ impl Matcher {
         let empty = Matcher {
             keys: Vec::new(),
             arns: Vec::new(),
+            any_arn: None,
             ids: HashMap::new(),
             seeds: KeySet::default(),
         };
@@ -49,6 +56,7 @@ impl Matcher {
     /// This matcher with the keys the watch list gained since it was made.
     pub(super) fn grown(&self, watch: &impl Watchlist) -> Matcher {
         let mut grown = self.clone();
+        let arns_before = grown.arns.len();
         for (k, w) in watch.windows() {
             let hash = key_hash(k.as_str().as_bytes());
             // A window can widen (another mint of the id, another sign-in):
@@ -79,7 +87,21 @@ impl Matcher {
                 grown.keys.push((Needle::Arn(finder), *w));
             }
         }
+        if grown.arns.len() != arns_before {
+            let arns = grown.arns.iter().filter_map(|&id| grown.arn(id));
+            // Should the automaton not build, every record is searched
+            // ARN by ARN instead: slower, never less.
+            grown.any_arn = AhoCorasick::new(arns.map(|f| f.needle()))
+                .ok()
+                .map(Arc::new);
+        }
         grown
+    }
+
+    /// Whether a record may hold a watched ARN: false only when it holds
+    /// none of them.
+    pub(super) fn may_hold_arn(&self, record: &[u8]) -> bool {
+        !self.arns.is_empty() && self.any_arn.as_ref().is_none_or(|ac| ac.is_match(record))
     }
 
     /// The finder of the ARN with this id.

@@ -181,7 +181,12 @@ impl<W: Watchlist> decode::Sink for FileSink<'_, W> {
                 collected |= self.before.contains(id);
             }
         }
-        for &id in &self.matcher.arns {
+        let arns = if self.matcher.may_hold_arn(record) {
+            &self.matcher.arns[..]
+        } else {
+            &[]
+        };
+        for &id in arns {
             let (live, before) = (self.live.contains(id), self.before.contains(id));
             if (live || before)
                 && self
