@@ -66,6 +66,10 @@ pub struct Event {
     pub from_console: bool,
     /// Where the record was read from: a path or an `s3://` URL.
     pub origin: Arc<str>,
+    /// Its index among the records of that file, from 0: two copies of one
+    /// record in one file (a CloudWatch export of a duplicate delivery) are
+    /// two deliveries, two reads of the same record are not.
+    pub record: u64,
 }
 
 impl Event {

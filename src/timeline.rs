@@ -17,14 +17,17 @@ use crate::trace::{Entry, Lineage, SLACK};
 /// - The same `eventID` delivered twice is kept once: the copy read from the
 ///   first source in name order, so the choice does not depend on timing.
 ///   (The same record collected twice from one file, by a re-read, is not a
-///   second delivery and is not counted.)
+///   second delivery and is not counted; two copies at two places in one
+///   file, as a CloudWatch export holds a duplicate delivery, are.)
 /// - An `UPDATED_DATA` re-emission replaces the event it names in
 ///   `addendum.originalEventID`.
 ///
 /// <https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html>
 pub fn dedupe(mut events: Vec<Event>) -> (Vec<Event>, usize) {
-    events.sort_by(|a, b| (&a.id, &a.origin).cmp(&(&b.id, &b.origin)));
-    events.dedup_by(|later, first| later.id == first.id && later.origin == first.origin);
+    events.sort_by(|a, b| (&a.id, &a.origin, a.record).cmp(&(&b.id, &b.origin, b.record)));
+    events.dedup_by(|later, first| {
+        later.id == first.id && later.origin == first.origin && later.record == first.record
+    });
     let before = events.len();
     events.dedup_by(|later, first| later.id == first.id);
     let superseded: HashSet<EventId> = events.iter().filter_map(|e| e.supersedes.clone()).collect();
@@ -243,5 +246,10 @@ mod tests {
         assert_eq!(ids, [("a", "a"), ("b", "a-first-file"), ("new", "c")]);
         assert_eq!(dropped, 2);
         assert!(kept.windows(2).all(|w| w[0].time <= w[1].time));
+        // Two copies in one file, at two places, are two deliveries.
+        let mut second = event("d", "export", 4);
+        second.record = 7;
+        let (kept, dropped) = dedupe(vec![event("d", "export", 4), second]);
+        assert_eq!((kept.len(), dropped), (1, 1));
     }
 }

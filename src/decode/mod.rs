@@ -10,6 +10,7 @@
 mod opening;
 pub mod record;
 pub mod split;
+pub mod unwrap;
 
 use std::io::{self, BufReader, Read};
 use std::sync::Arc;
@@ -19,8 +20,9 @@ use memchr::memmem;
 use sha2::{Digest as _, Sha256};
 
 use crate::event::Event;
-use record::parse_record;
+use crate::inputs::Format;
 use split::{Piece, SplitError, split, split_slice};
+use unwrap::{ExportLines, Opened, TopLevel};
 
 /// The largest single record accepted (CloudTrail's own limit is far lower).
 pub const MAX_RECORD: usize = 64 * 1024 * 1024;
@@ -81,6 +83,48 @@ pub struct Decoded {
     /// same pass, when [`Scratch::hashing`] is on and the file was read to
     /// its end.
     pub hashes: Option<Hashes>,
+    /// The format recognised, when the file held records.
+    pub format: Option<Format>,
+    /// CloudWatch Logs `CONTROL_MESSAGE` envelopes passed over by design.
+    pub control_messages: u64,
+    shape: Option<Shape>,
+}
+
+/// What a file's first record showed of its format.
+#[derive(Clone, Copy, Debug)]
+enum Shape {
+    /// An element of a `Records`/`Events` array or of a bare array.
+    Element { lookup: bool },
+    /// A top-level object.
+    Line { lookup: bool, siem: bool },
+    /// A log event of a CloudWatch Logs envelope.
+    Envelope,
+}
+
+impl Decoded {
+    /// Names the format, from the first record's shape, whether the stream
+    /// was a CloudWatch Logs export and its first byte.
+    fn recognise(&mut self, export: bool, first: Option<u8>) {
+        if self.records == 0 {
+            return;
+        }
+        self.format = self.shape.map(|shape| match shape {
+            _ if export => Format::CloudwatchExport,
+            Shape::Envelope => Format::CloudwatchSubscription,
+            Shape::Line { siem: true, .. } => Format::Siem,
+            Shape::Line { lookup: true, .. } | Shape::Element { lookup: true } => {
+                Format::LookupEvents
+            }
+            Shape::Line { .. } => Format::JsonLines,
+            Shape::Element { .. } if first == Some(b'[') => Format::Array,
+            Shape::Element { .. } => Format::Records,
+        });
+    }
+}
+
+/// The first byte of `data` that is not whitespace.
+fn first_byte(data: &[u8]) -> Option<u8> {
+    data.iter().copied().find(|b| !b.is_ascii_whitespace())
 }
 
 /// A file's two SHA-256 hashes, for the custody manifest.
@@ -153,7 +197,7 @@ pub fn decode(
         Ok(_) => Rest::Body(body),
         Err(e) => Rest::Broke(Some(e)),
     };
-    let decoded = decode_read(&head, rest, origin, sink, scratch);
+    let decoded = decode_read(&mut head, rest, origin, sink, scratch);
     scratch.head = head;
     release_if_large(&mut scratch.head);
     decoded
@@ -161,7 +205,7 @@ pub fn decode(
 
 /// Decodes a body whose first bytes, `head`, have been read.
 fn decode_read(
-    head: &[u8],
+    head: &mut [u8],
     rest: Rest<impl Read>,
     origin: &Arc<str>,
     sink: &mut dyn Sink,
@@ -180,9 +224,13 @@ fn decode_read(
     let gzip = head.starts_with(&[0x1f, 0x8b]);
     let whole = head.len() <= WHOLE_FILE_LIMIT && matches!(rest, Rest::Body(_));
     if whole && !gzip {
+        let hash = scratch.hashing.then(|| sha256(head));
+        let export = unwrap::blank_export_prefixes(head);
         let mut d = read_records(false, origin, sink, |each| split_slice(head, each));
-        if scratch.hashing && d.status == Status::Complete {
-            let h = sha256(head);
+        d.recognise(export, first_byte(head));
+        if d.status == Status::Complete
+            && let Some(h) = hash
+        {
             d.hashes = Some(Hashes {
                 stored: h,
                 content: h,
@@ -191,15 +239,17 @@ fn decode_read(
         return d;
     }
     if whole && let Some(len) = inflate_whole(head, scratch) {
-        let inflated = std::mem::take(&mut scratch.inflated);
-        let mut d = read_records(true, origin, sink, |each| {
-            split_slice(&inflated[..len], each)
+        let mut inflated = std::mem::take(&mut scratch.inflated);
+        let content = &mut inflated[..len];
+        let hashes = scratch.hashing.then(|| Hashes {
+            stored: sha256(head),
+            content: sha256(content),
         });
-        if scratch.hashing && d.status == Status::Complete {
-            d.hashes = Some(Hashes {
-                stored: sha256(head),
-                content: sha256(&inflated[..len]),
-            });
+        let export = unwrap::blank_export_prefixes(content);
+        let mut d = read_records(true, origin, sink, |each| split_slice(content, each));
+        d.recognise(export, first_byte(content));
+        if d.status == Status::Complete {
+            d.hashes = hashes;
         }
         scratch.inflated = inflated;
         release_if_large(&mut scratch.inflated);
@@ -207,7 +257,7 @@ fn decode_read(
     }
     // A body that broke off keeps every record before the break, then
     // reports the break itself.
-    let body = io::Cursor::new(head).chain(rest);
+    let body = io::Cursor::new(&*head).chain(rest);
     read_stream(body, gzip, origin, sink, scratch)
 }
 
@@ -361,13 +411,15 @@ fn read_stream(
         sha: hasher(),
     };
     if gzip {
-        let mut inflated = Hashing {
+        let mut lines = ExportLines::new(Hashing {
             inner: MultiGzDecoder::new(BufReader::new(&mut stored)),
             sha: hasher(),
-        };
-        let mut d = read_records(true, origin, sink, |each| {
-            split(&mut inflated, MAX_RECORD, buf, each)
         });
+        let mut d = read_records(true, origin, sink, |each| {
+            split(&mut lines, MAX_RECORD, buf, each)
+        });
+        d.recognise(lines.export(), lines.first());
+        let mut inflated = lines.into_inner();
         if let (Some(c), Status::Complete) = (inflated.sha.take(), &d.status) {
             // Whatever the decoder left unread still counts as stored bytes.
             let _ = io::copy(&mut inflated.inner, &mut io::sink());
@@ -381,9 +433,12 @@ fn read_stream(
         }
         d
     } else {
+        let mut lines = ExportLines::new(&mut stored);
         let mut d = read_records(false, origin, sink, |each| {
-            split(&mut stored, MAX_RECORD, buf, each)
+            split(&mut lines, MAX_RECORD, buf, each)
         });
+        d.recognise(lines.export(), lines.first());
+        drop(lines);
         if let (Some(st), Status::Complete) = (stored.sha.take(), &d.status) {
             let h = st.finalize().into();
             d.hashes = Some(Hashes {
@@ -405,41 +460,77 @@ fn read_records(
     let mut out = Decoded::default();
     let mut top_level = TopLevelKinds::default();
     let mut index = 0u64;
-    let result = split(&mut |piece| {
-        let bytes = match piece {
-            Piece::Record(b) => b,
-            Piece::TopLevel(b) => match classify_top_level(b) {
-                TopLevelKind::Event => b,
-                TopLevelKind::Digest => {
-                    top_level.digest = true;
-                    return;
-                }
-                TopLevelKind::Other => {
-                    top_level.other += 1;
-                    return;
-                }
-            },
-        };
+    let mut take = |bytes: &[u8],
+                    out: &mut Decoded,
+                    parse: &dyn Fn() -> Result<Event, record::RecordError>| {
         let i = index;
         index += 1;
         if !sink.wants(bytes) {
             return;
         }
-        match parse_record(bytes, origin) {
-            Ok(event) => sink.event(event),
+        match parse() {
+            Ok(mut event) => {
+                event.record = i;
+                sink.event(event);
+            }
             Err(e) => out.bad_records.push(BadRecord {
                 index: i,
                 reason: e.to_string(),
             }),
         }
+    };
+    let result = split(&mut |piece| match piece {
+        Piece::Record(b) => {
+            if out.shape.is_none() {
+                out.shape = Some(Shape::Element {
+                    lookup: has(b, b"\"CloudTrailEvent\""),
+                });
+            }
+            take(b, &mut out, &|| record::parse_record(b, origin));
+        }
+        Piece::TopLevel(b) => match unwrap::classify(b) {
+            TopLevel::Event => {
+                if out.shape.is_none() {
+                    out.shape = Some(Shape::Line {
+                        lookup: has(b, b"\"CloudTrailEvent\""),
+                        siem: unwrap::looks_like_siem(b),
+                    });
+                }
+                take(b, &mut out, &|| unwrap::parse_wrapped(b, origin));
+            }
+            TopLevel::Envelope => match unwrap::open_envelope(b) {
+                Opened::Data(events) => {
+                    for raw in events {
+                        if out.shape.is_none() {
+                            out.shape = Some(Shape::Envelope);
+                        }
+                        take(raw.get().as_bytes(), &mut out, &|| {
+                            unwrap::parse_log_event(raw, origin)
+                        });
+                    }
+                }
+                Opened::Control => out.control_messages += 1,
+                Opened::NotEnvelope => top_level.other += 1,
+            },
+            TopLevel::Digest => top_level.digest = true,
+            TopLevel::Other => top_level.other += 1,
+        },
     });
     out.records = index;
     out.status = match result {
         Ok(0) => Status::Failed("no JSON content (empty or whitespace only)".into()),
-        Ok(_) if index > 0 || top_level.other == 0 && !top_level.digest => Status::Complete,
+        Ok(_)
+            if index > 0
+                || top_level.other == 0 && !top_level.digest && out.control_messages == 0 =>
+        {
+            Status::Complete
+        }
         Ok(_) if top_level.digest => {
             Status::NotEvents("CloudTrail digest file (skipped by design)".into())
         }
+        Ok(_) if top_level.other == 0 => Status::NotEvents(
+            "CloudWatch Logs CONTROL_MESSAGE envelopes only, no events (skipped by design)".into(),
+        ),
         Ok(_) => Status::Failed("valid JSON, but not a CloudTrail log (no event records)".into()),
         Err(e) => {
             let reason = damage_reason(e, gzip, index);
@@ -453,28 +544,14 @@ fn read_records(
     out
 }
 
+fn has(b: &[u8], needle: &[u8]) -> bool {
+    memmem::find(b, needle).is_some()
+}
+
 #[derive(Default)]
 struct TopLevelKinds {
     digest: bool,
     other: u64,
-}
-
-enum TopLevelKind {
-    Event,
-    Digest,
-    Other,
-}
-
-/// A top-level object is an event when it carries an event's fields.
-fn classify_top_level(b: &[u8]) -> TopLevelKind {
-    let has = |needle: &[u8]| memmem::find(b, needle).is_some();
-    if has(b"\"digestStartTime\"") {
-        TopLevelKind::Digest
-    } else if has(b"\"eventID\"") || has(b"\"eventTime\"") || has(b"\"CloudTrailEvent\"") {
-        TopLevelKind::Event
-    } else {
-        TopLevelKind::Other
-    }
 }
 
 fn damage_reason(e: SplitError, gzip: bool, records: u64) -> String {

@@ -249,6 +249,7 @@ fn build(raw: RawRecord<'_>, origin: &Arc<str>) -> Result<Event, RecordError> {
             .and_then(flag)
             .unwrap_or(false),
         origin: Arc::clone(origin),
+        record: 0,
     })
 }
 

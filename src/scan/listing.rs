@@ -12,10 +12,11 @@ use super::ScanParams;
 use super::parallel::side_by_side;
 use super::tally::Tally;
 use crate::error::{Error, Result};
+use crate::source::bundle::BundleStore;
 use crate::source::layout::{Catalog, RegionRoot};
 use crate::source::local::LocalStore;
 use crate::source::s3::S3Store;
-use crate::source::{Entry, Input, ListError, Listing, SourceSpec, Store};
+use crate::source::{Entry, Input, ListError, Listing, PassedOver, SourceSpec, Store};
 use crate::time::Span;
 
 pub(super) fn source_error(store: &dyn Store, rel: &str, reason: &str) -> Error {
@@ -113,6 +114,44 @@ pub(super) fn expand_regions(
         },
     );
     first_error
+}
+
+/// Opens the bundles the last pass found, in name order, and adds their
+/// members to `inputs` (and their region folders to the catalog) as a
+/// folder's files would be. A bundle that cannot be opened is skipped, with
+/// why.
+pub(super) fn open_bundles(
+    stores: &mut Vec<Box<dyn Store>>,
+    catalog: &mut Catalog,
+    inputs: &mut Vec<Input>,
+    tally: &mut Tally,
+    margin: Duration,
+) {
+    let mut found = std::mem::take(&mut tally.bundles);
+    found.sort_by(|a, b| a.name.cmp(&b.name));
+    for b in found {
+        let store = match BundleStore::open(b.file, b.kind, b.name.to_string()) {
+            Ok(store) => store,
+            Err(reason) => {
+                tally.passed_over(PassedOver {
+                    name: b.name.to_string(),
+                    reason,
+                    failure: true,
+                });
+                continue;
+            }
+        };
+        let idx = stores.len();
+        let mut found = Catalog::default();
+        // A bundle's listings are in memory and never fail.
+        let _ = found.discover(&store, idx, "", margin, &|dirs| list_level(&store, dirs));
+        for p in std::mem::take(&mut found.passed_over) {
+            tally.passed_over(p);
+        }
+        inputs.append(&mut found.free);
+        catalog.regions.append(&mut found.regions);
+        stores.push(Box::new(store));
+    }
 }
 
 /// Lists one level of a walk of `store`, in the order given.

@@ -125,7 +125,7 @@ pub fn run<W: Watchlist>(
     watch: W,
     progress: &(dyn Fn(Tick) + Sync),
 ) -> Result<Scan> {
-    let (stores, mut catalog) = listing::open_sources(sources, params)?;
+    let (mut stores, mut catalog) = listing::open_sources(sources, params)?;
     let mut tally = Tally::default();
     for p in std::mem::take(&mut catalog.passed_over) {
         tally.passed_over(p);
@@ -182,6 +182,15 @@ pub fn run<W: Watchlist>(
             &done,
         );
         tally = lock.into_inner().unwrap_or_else(PoisonError::into_inner);
+        // Bundles found in this pass become stores of their own: their
+        // members are listed, pruned and read like files from the next pass.
+        listing::open_bundles(
+            &mut stores,
+            &mut catalog,
+            &mut inputs,
+            &mut tally,
+            params.delivery_margin,
+        );
         // A minting record collected before its actor was watched taught
         // the watch list nothing; replay the minting events to a fixpoint so
         // what is searched for does not depend on how workers interleaved.

@@ -6,14 +6,16 @@
 //! damage, re-reads included, and the lists are put in order only at the
 //! end, so the report does not depend on which worker finished first.
 
+use std::fs::File;
 use std::sync::Arc;
 
 use super::filter::{Filters, KeyFilter, Seen};
 use super::keys::KeySet;
 use crate::decode::{Hashes, Status};
 use crate::event::Event;
-use crate::inputs::{Custody, InputIssue, InputStats, RecordIssue};
+use crate::inputs::{Custody, Format, InputIssue, InputStats, RecordIssue};
 use crate::source::PassedOver;
+use crate::source::bundle::Kind;
 
 /// What the scan knows about one listed file beyond its listing.
 #[derive(Default)]
@@ -37,6 +39,19 @@ pub(super) struct FileResult {
     pub(super) keys: Option<KeyFilter<Vec<u64>>>,
     /// Its hashes, when the run keeps a custody manifest.
     pub(super) hashes: Option<Hashes>,
+    /// The format recognised in it, when it held records.
+    pub(super) format: Option<Format>,
+    /// CloudWatch Logs `CONTROL_MESSAGE` envelopes passed over in it.
+    pub(super) control_messages: u64,
+    /// The bundle it turned out to be, to be opened as a store of its own.
+    pub(super) bundle: Option<(Kind, File)>,
+}
+
+/// A bundle found by a read, not yet opened.
+pub(super) struct FoundBundle {
+    pub(super) name: Arc<str>,
+    pub(super) kind: Kind,
+    pub(super) file: File,
 }
 
 /// What the reads so far add up to; workers fold their results in as they
@@ -47,16 +62,29 @@ pub(super) struct Tally {
     pub(super) filters: Filters,
     pub(super) stats: InputStats,
     pub(super) events: Vec<Event>,
+    /// Bundles found in the pass, to open before the next.
+    pub(super) bundles: Vec<FoundBundle>,
 }
 
 impl Tally {
-    pub(super) fn add(&mut self, r: FileResult, hashing: bool) {
+    pub(super) fn add(&mut self, mut r: FileResult, hashing: bool) {
+        let is_bundle = r.bundle.is_some();
+        if let Some((kind, bundle)) = r.bundle.take() {
+            self.bundles.push(FoundBundle {
+                name: Arc::clone(&r.name),
+                kind,
+                file: bundle,
+            });
+        }
         let file = &mut self.files[r.index];
         let stats = &mut self.stats;
         stats.bytes_read += r.bytes;
         if let Seen::Unread = file.seen {
             stats.files_read += 1;
             stats.records += r.records;
+            if let Some(format) = r.format {
+                *stats.formats.entry(format).or_default() += 1;
+            }
             if hashing {
                 let hex = |h: &[u8; 32]| h.iter().map(|b| format!("{b:02x}")).collect::<String>();
                 stats.custody.push(Custody {
@@ -77,6 +105,7 @@ impl Tally {
         // A re-read's filter is kept anew: the words of the first are left
         // unused, at most 128 bytes for each of the few files re-read.
         file.seen = match (&r.status, r.keys) {
+            _ if is_bundle => Seen::NotEvents,
             (Status::NotEvents(_), _) => Seen::NotEvents,
             (_, Some(f)) => self.filters.add(&f.0),
             (_, None) => Seen::Partly,
@@ -96,6 +125,12 @@ impl Tally {
             source: source.to_string(),
             reason,
         };
+        if r.control_messages > 0 && !matches!(r.status, Status::NotEvents(_)) {
+            stats.skipped_by_design.push(issue(format!(
+                "{} CloudWatch Logs CONTROL_MESSAGE envelope(s), no events (skipped by design)",
+                r.control_messages
+            )));
+        }
         match r.status {
             Status::Complete => {}
             Status::Partial(reason) => stats.partial.push(issue(reason)),
@@ -129,6 +164,7 @@ impl Tally {
             mut stats,
             events,
             filters,
+            bundles: _,
         } = self;
         stats.files_listed = files.len() as u64;
         stats.files_pruned = files

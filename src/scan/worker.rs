@@ -7,7 +7,8 @@
 //! it. Everything it finds goes back to the orchestrator as one
 //! [`FileResult`].
 
-use std::io::{self, Read};
+use std::fs::File;
+use std::io::{self, Read, Seek};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -19,7 +20,7 @@ use super::{Shared, Tick, Watchlist, read, write};
 use crate::decode::record::key_fields;
 use crate::decode::{self, Scratch, Status};
 use crate::event::Event;
-use crate::source::{Body, Input, OpenError, Store};
+use crate::source::{Body, Input, OpenError, Store, bundle};
 use crate::time::Span;
 
 /// Reads the files `work` names, `threads` at a time, folding each result
@@ -47,6 +48,13 @@ pub(super) fn scan_pass<W: Watchlist>(
         if mine.is_empty() {
             continue;
         }
+        let mut mine = mine;
+        // A store read front to back (a tar.gz) is asked in its own order.
+        if let Some(&first) = mine.first()
+            && store.order(&inputs[first].rel()).is_some()
+        {
+            mine.sort_by_cached_key(|&i| store.order(&inputs[i].rel()));
+        }
         let rels = Box::new(mine.clone().into_iter().map(|i| inputs[i].rel()));
         queues.push(mine.into_iter().zip(store.open_all(rels)));
     }
@@ -62,9 +70,21 @@ pub(super) fn scan_pass<W: Watchlist>(
                 break;
             };
             let input = &inputs[index];
-            let name = Arc::from(stores[input.store()].display(&input.rel()));
+            let store = &*stores[input.store()];
+            let rel = input.rel();
+            let name = Arc::from(store.display(&rel));
             let before = lock(tally).files[index].searched.clone();
-            let r = scan_file(index, name, input.span, &before, body, shared, &mut scratch);
+            let local = || store.file(&rel);
+            let r = scan_file(
+                index,
+                name,
+                input.span,
+                &before,
+                body,
+                &local,
+                shared,
+                &mut scratch,
+            );
             progress(Tick::Read {
                 done: done.fetch_add(1, Ordering::Relaxed) + 1,
                 bytes: r.bytes,
@@ -74,12 +94,14 @@ pub(super) fn scan_pass<W: Watchlist>(
     });
 }
 
+#[allow(clippy::too_many_arguments)]
 fn scan_file<W: Watchlist>(
     index: usize,
     name: Arc<str>,
     span: Span,
     before: &KeySet,
     body: Result<Body, OpenError>,
+    local: &dyn Fn() -> Option<File>,
     shared: &RwLock<Shared<W>>,
     scratch: &mut Scratch,
 ) -> FileResult {
@@ -104,6 +126,9 @@ fn scan_file<W: Watchlist>(
         status: Status::Complete,
         keys: None,
         hashes: None,
+        format: None,
+        control_messages: 0,
+        bundle: None,
     };
     if result.searched.is_empty() {
         return result;
@@ -116,10 +141,38 @@ fn scan_file<W: Watchlist>(
         }
     };
     let counted = AtomicU64::new(0);
-    let reader = Counting {
+    let mut reader = Counting {
         inner: body,
         count: &counted,
     };
+    // A bundle is recognised by its first bytes, and opened as a store of
+    // its own between passes.
+    let mut head = Vec::with_capacity(bundle::SNIFF);
+    let broke = (&mut reader)
+        .take(bundle::SNIFF as u64)
+        .read_to_end(&mut head)
+        .err();
+    if broke.is_none()
+        && let Some(kind) = bundle::sniff(&head)
+    {
+        match open_bundle(&result.name, head, reader, local) {
+            Ok(file) => {
+                // The custody manifest names the bundle with its own hash,
+                // and each member with its own.
+                if scratch.hashing {
+                    result.hashes = hash_file(&file).map(|h| decode::Hashes {
+                        stored: h,
+                        content: h,
+                    });
+                }
+                result.bundle = Some((kind, file));
+            }
+            Err(why) => result.status = Status::Failed(why),
+        }
+        result.bytes = counted.load(Ordering::Relaxed);
+        return result;
+    }
+    let reader = io::Cursor::new(head).chain(Replay(broke).chain(reader));
     let decoded = decode::decode(reader, &result.name, &mut sink, scratch);
     result.events = sink.events;
     result.bytes = counted.load(Ordering::Relaxed);
@@ -136,8 +189,67 @@ fn scan_file<W: Watchlist>(
         Status::Partial(_) | Status::Failed(_) => None,
     };
     result.hashes = decoded.hashes;
+    result.format = decoded.format;
+    result.control_messages = decoded.control_messages;
     result.status = decoded.status;
     result
+}
+
+/// The bundle's file: the local file itself, or else (an S3 object, a
+/// member of a bundle) a copy of its bytes in an unnamed temporary file.
+fn open_bundle(
+    name: &str,
+    head: Vec<u8>,
+    rest: impl Read,
+    local: &dyn Fn() -> Option<File>,
+) -> Result<File, String> {
+    let nesting = name.matches("!/").count();
+    if nesting >= bundle::MAX_NESTING {
+        return Err(format!(
+            "a bundle nested {nesting} deep inside bundles, not opened"
+        ));
+    }
+    if nesting == 0
+        && let Some(file) = local()
+    {
+        return Ok(file);
+    }
+    let mut spool = tempfile::tempfile()
+        .map_err(|e| format!("cannot make a temporary file for the bundle: {e}"))?;
+    io::copy(&mut io::Cursor::new(head).chain(rest), &mut spool)
+        .and_then(|_| spool.seek(io::SeekFrom::Start(0)))
+        .map_err(|e| format!("read failed while copying the bundle: {e}"))?;
+    Ok(spool)
+}
+
+/// SHA-256 of a whole file, read from its start.
+fn hash_file(file: &File) -> Option<[u8; 32]> {
+    use sha2::Digest as _;
+    let mut sha = sha2::Sha256::new();
+    let mut reader = file;
+    reader.seek(io::SeekFrom::Start(0)).ok()?;
+    let mut buf = vec![0; 256 * 1024];
+    loop {
+        match reader.read(&mut buf) {
+            Ok(0) => return Some(sha.finalize().into()),
+            Ok(n) => sha.update(&buf[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return None,
+        }
+    }
+}
+
+/// An error met while looking at a body's first bytes, handed to the
+/// decoder after them so it reports what was read before it.
+struct Replay(Option<io::Error>);
+
+impl Read for Replay {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        match self.0.take() {
+            Some(e) => Err(e),
+            None => Ok(0),
+        }
+    }
 }
 
 /// One read of one file: decides which records to parse, and learns new

@@ -32,6 +32,9 @@ const BY_DESIGN: &[(&str, &str)] = &[
     ),
 ];
 
+/// The object a CloudWatch Logs export task writes to test its access.
+const EXPORT_PROBE: &str = "aws-logs-write-test";
+
 /// Where a folder sits in the delivery layout.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Position {
@@ -187,10 +190,25 @@ impl Catalog {
         &mut self,
         store: &dyn Store,
         store_idx: usize,
-        listing: Listing,
+        mut listing: Listing,
         margin: Duration,
     ) -> Vec<String> {
         self.passed_over.extend(listing.passed_over);
+        // CloudWatch Logs writes this object at the top of an export task's
+        // prefix to check its permissions: it holds no events.
+        listing.files.retain(|f| {
+            let probe = last_component(&f.rel) == EXPORT_PROBE;
+            if probe {
+                self.passed_over.push(PassedOver {
+                    name: store.display(&f.rel),
+                    reason:
+                        "skipped by design: CloudWatch Logs export permission check (no events)"
+                            .into(),
+                    failure: false,
+                });
+            }
+            !probe
+        });
         let mut path = store.root_path().to_owned();
         let root = path.len();
         self.free
@@ -387,6 +405,15 @@ mod tests {
         assert_eq!(s.start.to_string(), "2025-12-07T18:00:00Z");
         assert_eq!(s.end.to_string(), "2025-12-08T23:59:59.999Z");
         assert_eq!(span_of("loose/file.json", H6), Span::ALL);
+        assert_eq!(
+            span_of(
+                "o-abc/AWSLogs/o-abc/111111111111/CloudTrail/us-east-1/2025/12/08/f.json.gz",
+                H6
+            )
+            .start
+            .to_string(),
+            "2025-12-07T18:00:00Z"
+        );
         let s = span_of(
             "AWSLogs/111111111111/CloudTrail/us-east-1/2025/12/08/111111111111_CloudTrail_us-east-1_20251208T1405Z_ab12.json.gz",
             H6,
@@ -426,6 +453,16 @@ mod tests {
         );
         assert_eq!(position_of("AWSLogs/111111111111/other/"), Position::Aside);
         assert_eq!(position_of("AWSLogs/111111111111/other/x/"), Position::Free);
+        // Control Tower: the organization id above `AWSLogs` and inside it.
+        assert_eq!(
+            position_of("o-x1/AWSLogs/o-x1/222222222222/CloudTrail/eu-west-1/"),
+            Position::Region("222222222222".into())
+        );
+        // A custom prefix above `AWSLogs`, however deep.
+        assert_eq!(
+            position_of("landing-zone/logs/2025/AWSLogs/222222222222/CloudTrail/"),
+            Position::CloudTrail("222222222222".into())
+        );
         // Off the layout below an `AWSLogs`, until the next one.
         assert_eq!(position_of("/srv/AWSLogs/case/"), Position::Free);
         assert_eq!(

@@ -89,6 +89,10 @@ impl Store for LocalStore {
         self.path(rel).display().to_string()
     }
 
+    fn file(&self, rel: &str) -> Option<File> {
+        File::open(self.path(rel)).ok()
+    }
+
     fn list_dir(&self, dir: &str) -> Result<Listing, ListError> {
         let path = self.path(dir);
         let read = match fs::read_dir(&path) {

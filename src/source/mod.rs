@@ -6,6 +6,7 @@
 //! to prune for both. That is what makes a local copy and the bucket it came
 //! from give the same answer.
 
+pub mod bundle;
 pub mod layout;
 pub mod local;
 pub mod s3;
@@ -119,6 +120,18 @@ pub trait Store: Send + Sync {
     /// `AWSLogs` folder it is.
     fn root_path(&self) -> &str {
         ""
+    }
+
+    /// The file behind an entry, for a store whose entries are local files:
+    /// a bundle found there is read in place rather than copied.
+    fn file(&self, _rel: &str) -> Option<std::fs::File> {
+        None
+    }
+
+    /// For a store that can only be read front to back (a tar.gz), where an
+    /// entry sits: a batch is asked for in this order.
+    fn order(&self, _rel: &str) -> Option<u64> {
+        None
     }
 
     /// How many listings are worth having in flight at once: one where a

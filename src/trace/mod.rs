@@ -1158,6 +1158,7 @@ mod tests {
             opening: None,
             from_console: false,
             origin: Arc::from("t"),
+            record: 0,
         }
     }
 

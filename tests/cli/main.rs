@@ -3,6 +3,7 @@
 mod footholds;
 mod hostile;
 mod html;
+mod inputs;
 mod lineage;
 mod manifest;
 mod properties;

@@ -765,3 +765,59 @@ fn acquire_prunes_by_window_and_resumes_by_etag() {
     let stdout = acquire();
     assert!(stdout.contains("6 copied, 0 already present"), "{stdout}");
 }
+
+/// Bundles and CloudWatch Logs deliveries in a bucket give the folder's
+/// timeline: a zip and a tar.gz object are read in place (copied as they
+/// are, never unpacked), members named `s3://…/bundle.zip!/AWSLogs/…`.
+#[test]
+fn bundles_and_cloudwatch_objects_in_s3_give_the_folders_timeline() {
+    let moto = Moto::start();
+    let containers = root().join("fixtures/containers");
+    moto.seed(&["bucket", "evidence"]);
+    for name in ["incident.zip", "incident.tar.gz"] {
+        moto.seed(&[
+            "put",
+            "evidence",
+            &format!("customer/{name}"),
+            path_str(&containers.join(name)),
+        ]);
+    }
+    moto.seed(&[
+        "upload",
+        "evidence",
+        path_str(&containers.join("cloudwatch-export")),
+        "exports/",
+    ]);
+    let env = TestEnv::new();
+    let vars = aws_env();
+    let (local, local_report) = traced(&env, "local", &["fixtures/incident"], 0, &vars);
+    let (local_rows, _) = split_source_file(&local);
+    let endpoint = moto.endpoint.as_str();
+    for (name, source, prefix) in [
+        (
+            "zip",
+            "s3://evidence/customer/incident.zip",
+            "s3://evidence/customer/incident.zip!/AWSLogs/",
+        ),
+        (
+            "tar.gz",
+            "s3://evidence/customer/incident.tar.gz",
+            "s3://evidence/customer/incident.tar.gz!/o-exampleorg1/AWSLogs/",
+        ),
+        (
+            "export",
+            "s3://evidence/exports/",
+            "s3://evidence/exports/9f3c1b2e",
+        ),
+    ] {
+        let (csv, report) = traced(&env, name, &["--endpoint-url", endpoint, source], 0, &vars);
+        let (rows, sources) = split_source_file(&csv);
+        assert!(rows == local_rows, "{name}:\n{csv}\n--- local\n{local}");
+        assert!(
+            sources.iter().all(|s| s.starts_with(prefix)),
+            "{name}: {sources:?}"
+        );
+        assert_eq!(report["credentials"], local_report["credentials"], "{name}");
+        assert_eq!(report["inputs"]["skipped"], Value::Array(vec![]), "{name}");
+    }
+}
