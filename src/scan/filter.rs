@@ -16,7 +16,7 @@ pub(super) enum Seen {
     /// Read, but not whole: it may hold any key.
     Partly,
     /// Read whole: the key ids it holds are in [`Filters`] at `at`.
-    Whole { at: u32, len: u8 },
+    Whole { at: u32, len: u16 },
     /// Not a log of events (a digest): it holds nothing to look for.
     NotEvents,
 }
@@ -43,7 +43,7 @@ impl Filters {
         let last = self.chunks.len() - 1;
         let chunk = &mut self.chunks[last];
         let at = u32::try_from(last * Self::CHUNK + chunk.len());
-        match (at, u8::try_from(words.len())) {
+        match (at, u16::try_from(words.len())) {
             (Ok(at), Ok(len)) if words.len() <= Self::CHUNK => {
                 chunk.extend_from_slice(words);
                 Seen::Whole { at, len }
@@ -70,16 +70,18 @@ impl Filters {
 /// A Bloom filter of the key ids in one file's `accessKeyId` fields. The
 /// scan keeps one for every file read, so it is sized to the file's distinct
 /// ids: 12 bits each and 6 hashes (about 0.4 % false positives), in whole
-/// words, at most 16 (128 bytes: 3 % false positives at 150 ids, the busiest
-/// 5-minute files seen). A false positive costs one needless re-read when a
-/// key is discovered late. On the benchmark corpus that is about 100 bytes a
-/// file and 270 re-reads, where a fixed 128 bytes gave 256, 10 bits a key
-/// 312, and a fixed 64 bytes 708.
+/// words, at most 4096 (32 KiB, 21,000 ids: a delivered 5-minute file holds
+/// up to about 150, a CloudWatch Logs export object thousands). A false
+/// positive costs one needless re-read when a key is discovered late, and a
+/// saturated filter re-reads an export object, tens of MB, for every key
+/// found late. On the benchmark corpus that is about 100 bytes a file and
+/// 270 re-reads, where a fixed 128 bytes gave 256, 10 bits a key 312, and a
+/// fixed 64 bytes 708.
 pub(super) struct KeyFilter<W>(pub(super) W);
 
 impl KeyFilter<Vec<u64>> {
     const BITS_PER_KEY: usize = 12;
-    const MAX_WORDS: usize = 16;
+    const MAX_WORDS: usize = Filters::CHUNK;
 
     /// The filter of the ids with these hashes (sorted and deduplicated).
     pub(super) fn of(hashes: &mut Vec<u64>) -> Self {
@@ -139,7 +141,13 @@ mod tests {
 
     #[test]
     fn key_filter_holds_what_was_inserted_and_little_else() {
-        for (n, words, at_most) in [(5, 1, 150), (40, 8, 100), (100, 16, 100), (400, 16, 10_000)] {
+        for (n, words, at_most) in [
+            (5, 1, 150),
+            (40, 8, 100),
+            (100, 19, 100),
+            (400, 75, 100),
+            (30_000, 4096, 400),
+        ] {
             let held: Vec<String> = (0..n).map(|i| format!("ASIAEXAMPLEHELD{i:05}")).collect();
             let f = filter_of(&held);
             assert_eq!(f.0.len(), words, "{n} keys");
