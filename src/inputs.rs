@@ -5,6 +5,28 @@
 //! from the one judgement every output shares: whether evidence may be
 //! missing. Their field names are the report's wire format.
 
+/// How an input delivered its records, recognised by content.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Format {
+    /// `{"Records":[…]}`, as CloudTrail delivers to S3.
+    Records,
+    /// A bare JSON array of records.
+    Array,
+    /// One record per line.
+    JsonLines,
+    /// `aws cloudtrail lookup-events` output.
+    LookupEvents,
+    /// CloudWatch Logs export-task output: one log event per line.
+    CloudwatchExport,
+    /// CloudWatch Logs subscription or Firehose envelopes.
+    CloudwatchSubscription,
+    /// SIEM exports that wrap or extend the record.
+    Siem,
+    /// Security Lake OCSF Parquet.
+    Ocsf,
+}
+
 /// A file or object that could not be read completely, or was passed over.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct InputIssue {
@@ -40,6 +62,8 @@ pub struct InputStats {
     pub bytes_read: u64,
     /// Records seen in the files read.
     pub records: u64,
+    /// Files read, by the format their content was recognised as.
+    pub formats: std::collections::BTreeMap<Format, u64>,
     /// Inputs that could not be read at all (failures).
     pub skipped: Vec<InputIssue>,
     /// Inputs read only up to some damage.

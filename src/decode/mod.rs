@@ -7,6 +7,7 @@
 //! never loses what came before it: the outcome says how far the file could
 //! be read.
 
+pub mod ocsf;
 mod opening;
 pub mod record;
 pub mod split;
@@ -19,6 +20,7 @@ use memchr::memmem;
 use sha2::{Digest as _, Sha256};
 
 use crate::event::Event;
+use crate::inputs::Format;
 use record::parse_record;
 use split::{Piece, SplitError, split, split_slice};
 
@@ -77,6 +79,8 @@ pub struct Decoded {
     pub bad_records: Vec<BadRecord>,
     /// How the file ended.
     pub status: Status,
+    /// What its content was recognised as, when it held records.
+    pub format: Option<Format>,
     /// SHA-256 of the bytes as stored and of the content, computed in the
     /// same pass, when [`Scratch::hashing`] is on and the file was read to
     /// its end.
@@ -153,10 +157,64 @@ pub fn decode(
         Ok(_) => Rest::Body(body),
         Err(e) => Rest::Broke(Some(e)),
     };
+    if head.starts_with(ocsf::PARQUET_MAGIC) {
+        // Parquet's footer is at its end: the whole file is needed. The read
+        // buffer goes with it, as polars keeps the bytes it decodes from.
+        scratch.head = Vec::new();
+        return decode_parquet(head, rest, origin, sink, scratch.hashing);
+    }
     let decoded = decode_read(&head, rest, origin, sink, scratch);
     scratch.head = head;
     release_if_large(&mut scratch.head);
     decoded
+}
+
+/// Parquet files larger than this are not read (Security Lake writes files
+/// of tens of megabytes).
+const MAX_PARQUET: u64 = 4 * 1024 * 1024 * 1024;
+
+/// Reads the rest of a Parquet body and decodes it as OCSF.
+fn decode_parquet(
+    mut bytes: Vec<u8>,
+    rest: Rest<impl Read>,
+    origin: &Arc<str>,
+    sink: &mut dyn Sink,
+    hashing: bool,
+) -> Decoded {
+    let read = match rest {
+        Rest::Body(body) => body
+            .take(MAX_PARQUET.saturating_sub(bytes.len() as u64) + 1)
+            .read_to_end(&mut bytes)
+            .map(|_| ()),
+        Rest::Broke(e) => Err(e.unwrap_or_else(|| io::Error::other("read failed"))),
+    };
+    let failed = |reason: String| Decoded {
+        status: Status::Failed(reason),
+        ..Decoded::default()
+    };
+    if let Err(e) = read {
+        return failed(format!(
+            "read failed after {} bytes of a Parquet file (its footer, at the end, is needed to read any of it): {e}",
+            bytes.len()
+        ));
+    }
+    if bytes.len() as u64 > MAX_PARQUET {
+        return failed(format!(
+            "Parquet file larger than {MAX_PARQUET} bytes: not read"
+        ));
+    }
+    let hashes = hashing.then(|| {
+        let h = sha256(&bytes);
+        Hashes {
+            stored: h,
+            content: h,
+        }
+    });
+    let mut d = ocsf::decode(bytes, origin, sink);
+    if d.status == Status::Complete {
+        d.hashes = hashes;
+    }
+    d
 }
 
 /// Decodes a body whose first bytes, `head`, have been read.
@@ -177,10 +235,24 @@ fn decode_read(
             ..Decoded::default()
         };
     }
+    if head.starts_with(AVRO_MAGIC) {
+        return Decoded {
+            status: Status::NotEvents(
+                "Avro object container (an Iceberg manifest; skipped by design)".into(),
+            ),
+            ..Decoded::default()
+        };
+    }
     let gzip = head.starts_with(&[0x1f, 0x8b]);
     let whole = head.len() <= WHOLE_FILE_LIMIT && matches!(rest, Rest::Body(_));
     if whole && !gzip {
-        let mut d = read_records(false, origin, sink, |each| split_slice(head, each));
+        let mut d = read_records(
+            false,
+            origin,
+            sink,
+            |each| split_slice(head, each),
+            || starts_array(head),
+        );
         if scratch.hashing && d.status == Status::Complete {
             let h = sha256(head);
             d.hashes = Some(Hashes {
@@ -192,9 +264,13 @@ fn decode_read(
     }
     if whole && let Some(len) = inflate_whole(head, scratch) {
         let inflated = std::mem::take(&mut scratch.inflated);
-        let mut d = read_records(true, origin, sink, |each| {
-            split_slice(&inflated[..len], each)
-        });
+        let mut d = read_records(
+            true,
+            origin,
+            sink,
+            |each| split_slice(&inflated[..len], each),
+            || starts_array(&inflated[..len]),
+        );
         if scratch.hashing && d.status == Status::Complete {
             d.hashes = Some(Hashes {
                 stored: sha256(head),
@@ -210,6 +286,10 @@ fn decode_read(
     let body = io::Cursor::new(head).chain(rest);
     read_stream(body, gzip, origin, sink, scratch)
 }
+
+/// How an Avro object container file starts: what Iceberg manifests, beside
+/// Security Lake's Parquet, are.
+const AVRO_MAGIC: &[u8] = b"Obj\x01";
 
 /// What follows the first bytes of a body: the rest of it, or the error
 /// reading broke off with.
@@ -362,12 +442,24 @@ fn read_stream(
     };
     if gzip {
         let mut inflated = Hashing {
-            inner: MultiGzDecoder::new(BufReader::new(&mut stored)),
+            inner: FirstByte {
+                inner: MultiGzDecoder::new(BufReader::new(&mut stored)),
+                first: None,
+            },
             sha: hasher(),
         };
-        let mut d = read_records(true, origin, sink, |each| {
-            split(&mut inflated, MAX_RECORD, buf, each)
-        });
+        let first = std::cell::Cell::new(None);
+        let mut d = read_records(
+            true,
+            origin,
+            sink,
+            |each| {
+                let r = split(&mut inflated, MAX_RECORD, buf, each);
+                first.set(inflated.inner.first);
+                r
+            },
+            || first.get() == Some(b'['),
+        );
         if let (Some(c), Status::Complete) = (inflated.sha.take(), &d.status) {
             // Whatever the decoder left unread still counts as stored bytes.
             let _ = io::copy(&mut inflated.inner, &mut io::sink());
@@ -381,9 +473,22 @@ fn read_stream(
         }
         d
     } else {
-        let mut d = read_records(false, origin, sink, |each| {
-            split(&mut stored, MAX_RECORD, buf, each)
-        });
+        let mut plain = FirstByte {
+            inner: &mut stored,
+            first: None,
+        };
+        let first = std::cell::Cell::new(None);
+        let mut d = read_records(
+            false,
+            origin,
+            sink,
+            |each| {
+                let r = split(&mut plain, MAX_RECORD, buf, each);
+                first.set(plain.first);
+                r
+            },
+            || first.get() == Some(b'['),
+        );
         if let (Some(st), Status::Complete) = (stored.sha.take(), &d.status) {
             let h = st.finalize().into();
             d.hashes = Some(Hashes {
@@ -395,23 +500,37 @@ fn read_stream(
     }
 }
 
-/// Passes the records `split` finds to the sink, and says how the file ended.
+/// Passes the records `split` finds to the sink, and says how the file
+/// ended. `bare_array` tells, once split is done, whether the content
+/// started with `[`.
 fn read_records(
     gzip: bool,
     origin: &Arc<str>,
     sink: &mut dyn Sink,
     split: impl FnOnce(&mut dyn FnMut(Piece<'_>)) -> Result<u64, SplitError>,
+    bare_array: impl FnOnce() -> bool,
 ) -> Decoded {
     let mut out = Decoded::default();
     let mut top_level = TopLevelKinds::default();
     let mut index = 0u64;
+    let (mut wrapped, mut lookup, mut lines) = (false, false, false);
     let result = split(&mut |piece| {
         let bytes = match piece {
-            Piece::Record(b) => b,
+            Piece::Record(b) => {
+                wrapped = true;
+                b
+            }
             Piece::TopLevel(b) => match classify_top_level(b) {
-                TopLevelKind::Event => b,
+                TopLevelKind::Event => {
+                    lines = true;
+                    b
+                }
                 TopLevelKind::Digest => {
                     top_level.digest = true;
+                    return;
+                }
+                TopLevelKind::Iceberg => {
+                    top_level.iceberg = true;
                     return;
                 }
                 TopLevelKind::Other => {
@@ -420,6 +539,9 @@ fn read_records(
                 }
             },
         };
+        if index == 0 {
+            lookup = memmem::find(bytes, b"\"CloudTrailEvent\"").is_some();
+        }
         let i = index;
         index += 1;
         if !sink.wants(bytes) {
@@ -434,12 +556,30 @@ fn read_records(
         }
     });
     out.records = index;
+    out.format = if lookup {
+        Some(Format::LookupEvents)
+    } else if wrapped {
+        Some(if bare_array() {
+            Format::Array
+        } else {
+            Format::Records
+        })
+    } else if lines {
+        Some(Format::JsonLines)
+    } else {
+        None
+    };
     out.status = match result {
         Ok(0) => Status::Failed("no JSON content (empty or whitespace only)".into()),
-        Ok(_) if index > 0 || top_level.other == 0 && !top_level.digest => Status::Complete,
+        Ok(_) if index > 0 || top_level.other == 0 && !top_level.digest && !top_level.iceberg => {
+            Status::Complete
+        }
         Ok(_) if top_level.digest => {
             Status::NotEvents("CloudTrail digest file (skipped by design)".into())
         }
+        Ok(_) if top_level.iceberg && top_level.other == 0 => Status::NotEvents(
+            "Iceberg table metadata, beside Security Lake's Parquet (skipped by design)".into(),
+        ),
         Ok(_) => Status::Failed("valid JSON, but not a CloudTrail log (no event records)".into()),
         Err(e) => {
             let reason = damage_reason(e, gzip, index);
@@ -453,15 +593,38 @@ fn read_records(
     out
 }
 
+/// Whether JSON content starts with `[`, past any whitespace.
+fn starts_array(bytes: &[u8]) -> bool {
+    bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[')
+}
+
+/// Remembers the first byte past whitespace that went through a reader.
+struct FirstByte<R> {
+    inner: R,
+    first: Option<u8>,
+}
+
+impl<R: Read> Read for FirstByte<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if self.first.is_none() {
+            self.first = buf[..n].iter().copied().find(|b| !b.is_ascii_whitespace());
+        }
+        Ok(n)
+    }
+}
+
 #[derive(Default)]
 struct TopLevelKinds {
     digest: bool,
+    iceberg: bool,
     other: u64,
 }
 
 enum TopLevelKind {
     Event,
     Digest,
+    Iceberg,
     Other,
 }
 
@@ -470,6 +633,8 @@ fn classify_top_level(b: &[u8]) -> TopLevelKind {
     let has = |needle: &[u8]| memmem::find(b, needle).is_some();
     if has(b"\"digestStartTime\"") {
         TopLevelKind::Digest
+    } else if has(b"\"format-version\"") && has(b"\"table-uuid\"") {
+        TopLevelKind::Iceberg
     } else if has(b"\"eventID\"") || has(b"\"eventTime\"") || has(b"\"CloudTrailEvent\"") {
         TopLevelKind::Event
     } else {

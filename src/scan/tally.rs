@@ -12,7 +12,7 @@ use super::filter::{Filters, KeyFilter, Seen};
 use super::keys::KeySet;
 use crate::decode::{Hashes, Status};
 use crate::event::Event;
-use crate::inputs::{Custody, InputIssue, InputStats, RecordIssue};
+use crate::inputs::{Custody, Format, InputIssue, InputStats, RecordIssue};
 use crate::source::PassedOver;
 
 /// What the scan knows about one listed file beyond its listing.
@@ -33,6 +33,8 @@ pub(super) struct FileResult {
     pub(super) events: Vec<Event>,
     pub(super) bad: Vec<(u64, String)>,
     pub(super) status: Status,
+    /// What the content was recognised as.
+    pub(super) format: Option<Format>,
     /// The key ids in the file's `accessKeyId` fields, when it was read whole.
     pub(super) keys: Option<KeyFilter<Vec<u64>>>,
     /// Its hashes, when the run keeps a custody manifest.
@@ -57,6 +59,9 @@ impl Tally {
         if let Seen::Unread = file.seen {
             stats.files_read += 1;
             stats.records += r.records;
+            if let (Some(format), Status::Complete | Status::Partial(_)) = (r.format, &r.status) {
+                *stats.formats.entry(format).or_default() += 1;
+            }
             if hashing {
                 let hex = |h: &[u8; 32]| h.iter().map(|b| format!("{b:02x}")).collect::<String>();
                 stats.custody.push(Custody {

@@ -102,6 +102,7 @@ fn scan_file<W: Watchlist>(
         events: Vec::new(),
         bad: Vec::new(),
         status: Status::Complete,
+        format: None,
         keys: None,
         hashes: None,
     };
@@ -136,6 +137,7 @@ fn scan_file<W: Watchlist>(
         Status::Partial(_) | Status::Failed(_) => None,
     };
     result.hashes = decoded.hashes;
+    result.format = decoded.format;
     result.status = decoded.status;
     result
 }

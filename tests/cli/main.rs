@@ -5,6 +5,7 @@ mod hostile;
 mod html;
 mod lineage;
 mod manifest;
+mod ocsf;
 mod properties;
 mod respond;
 mod s3;
