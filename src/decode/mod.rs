@@ -933,4 +933,42 @@ mod tests {
         let lines = format!("{REC}\n{}\n", REC.replace("@@", "two"));
         assert_eq!(run(lines.as_bytes()).events.len(), 2);
     }
+
+    #[test]
+    fn formats_are_recognised_by_content_on_every_path() {
+        let format = |bytes: &[u8]| {
+            let mut sink = Collect(true, Vec::new());
+            let whole = decode(bytes, &Arc::from("t"), &mut sink, &mut Scratch::default()).format;
+            let streamed = read_stream(
+                bytes,
+                bytes.starts_with(&[0x1f, 0x8b]),
+                &Arc::from("t"),
+                &mut sink,
+                &mut Scratch::default(),
+            )
+            .format;
+            assert_eq!(whole, streamed);
+            whole
+        };
+        let array = format!("  [{REC}]");
+        let lines = format!("{REC}\n{REC}\n");
+        let lookup = format!(
+            r#"{{"Events":[{{"EventId":"x","CloudTrailEvent":{}}}]}}"#,
+            serde_json::to_string(REC).unwrap()
+        );
+        for (bytes, expected) in [
+            (records(2).into_bytes(), Some(Format::Records)),
+            (array.into_bytes(), Some(Format::Array)),
+            (lines.into_bytes(), Some(Format::JsonLines)),
+            (lookup.into_bytes(), Some(Format::LookupEvents)),
+            (br#"{"digestStartTime":"x"}"#.to_vec(), None),
+        ] {
+            assert_eq!(format(&bytes), expected);
+            assert_eq!(format(&gz(&bytes)), expected, "gzip");
+        }
+        let iceberg = run(br#"{"format-version":2,"table-uuid":"u","location":"s3://b/t"}"#);
+        assert!(matches!(iceberg.status, Status::NotEvents(r) if r.contains("Iceberg")));
+        let avro = run(b"Obj\x01\x04\x16avro.schema");
+        assert!(matches!(avro.status, Status::NotEvents(r) if r.contains("Avro")));
+    }
 }
