@@ -7,6 +7,7 @@
 //! never loses what came before it: the outcome says how far the file could
 //! be read.
 
+pub mod ocsf;
 mod opening;
 pub mod record;
 pub mod split;
@@ -79,6 +80,8 @@ pub struct Decoded {
     pub bad_records: Vec<BadRecord>,
     /// How the file ended.
     pub status: Status,
+    /// What its content was recognised as, when it held records.
+    pub format: Option<Format>,
     /// SHA-256 of the bytes as stored and of the content, computed in the
     /// same pass, when [`Scratch::hashing`] is on and the file was read to
     /// its end.
@@ -197,10 +200,64 @@ pub fn decode(
         Ok(_) => Rest::Body(body),
         Err(e) => Rest::Broke(Some(e)),
     };
+    if head.starts_with(ocsf::PARQUET_MAGIC) {
+        // Parquet's footer is at its end: the whole file is needed. The read
+        // buffer goes with it, as polars keeps the bytes it decodes from.
+        scratch.head = Vec::new();
+        return decode_parquet(head, rest, origin, sink, scratch.hashing);
+    }
     let decoded = decode_read(&mut head, rest, origin, sink, scratch);
     scratch.head = head;
     release_if_large(&mut scratch.head);
     decoded
+}
+
+/// Parquet files larger than this are not read (Security Lake writes files
+/// of tens of megabytes).
+const MAX_PARQUET: u64 = 4 * 1024 * 1024 * 1024;
+
+/// Reads the rest of a Parquet body and decodes it as OCSF.
+fn decode_parquet(
+    mut bytes: Vec<u8>,
+    rest: Rest<impl Read>,
+    origin: &Arc<str>,
+    sink: &mut dyn Sink,
+    hashing: bool,
+) -> Decoded {
+    let read = match rest {
+        Rest::Body(body) => body
+            .take(MAX_PARQUET.saturating_sub(bytes.len() as u64) + 1)
+            .read_to_end(&mut bytes)
+            .map(|_| ()),
+        Rest::Broke(e) => Err(e.unwrap_or_else(|| io::Error::other("read failed"))),
+    };
+    let failed = |reason: String| Decoded {
+        status: Status::Failed(reason),
+        ..Decoded::default()
+    };
+    if let Err(e) = read {
+        return failed(format!(
+            "read failed after {} bytes of a Parquet file (its footer, at the end, is needed to read any of it): {e}",
+            bytes.len()
+        ));
+    }
+    if bytes.len() as u64 > MAX_PARQUET {
+        return failed(format!(
+            "Parquet file larger than {MAX_PARQUET} bytes: not read"
+        ));
+    }
+    let hashes = hashing.then(|| {
+        let h = sha256(&bytes);
+        Hashes {
+            stored: h,
+            content: h,
+        }
+    });
+    let mut d = ocsf::decode(bytes, origin, sink);
+    if d.status == Status::Complete {
+        d.hashes = hashes;
+    }
+    d
 }
 
 /// Decodes a body whose first bytes, `head`, have been read.
@@ -218,6 +275,14 @@ fn decode_read(
         };
         return Decoded {
             status: Status::Failed(reason),
+            ..Decoded::default()
+        };
+    }
+    if head.starts_with(AVRO_MAGIC) {
+        return Decoded {
+            status: Status::NotEvents(
+                "Avro object container (an Iceberg manifest; skipped by design)".into(),
+            ),
             ..Decoded::default()
         };
     }
@@ -260,6 +325,10 @@ fn decode_read(
     let body = io::Cursor::new(&*head).chain(rest);
     read_stream(body, gzip, origin, sink, scratch)
 }
+
+/// How an Avro object container file starts: what Iceberg manifests, beside
+/// Security Lake's Parquet, are.
+const AVRO_MAGIC: &[u8] = b"Obj\x01";
 
 /// What follows the first bytes of a body: the rest of it, or the error
 /// reading broke off with.
@@ -452,12 +521,15 @@ fn read_stream(
     }
 }
 
-/// Passes the records `split` finds to the sink, and says how the file ended.
+/// Passes the records `split` finds to the sink, and says how the file
+/// ended. `bare_array` tells, once split is done, whether the content
+/// started with `[`.
 fn read_records(
     gzip: bool,
     origin: &Arc<str>,
     sink: &mut dyn Sink,
     split: impl FnOnce(&mut dyn FnMut(Piece<'_>)) -> Result<u64, SplitError>,
+    bare_array: impl FnOnce() -> bool,
 ) -> Decoded {
     let mut out = Decoded::default();
     let mut top_level = TopLevelKinds::default();
@@ -515,6 +587,7 @@ fn read_records(
                 Opened::NotEnvelope => top_level.other += 1,
             },
             TopLevel::Digest => top_level.digest = true,
+            TopLevel::Iceberg => top_level.iceberg = true,
             TopLevel::Other => top_level.other += 1,
         },
     });
@@ -523,13 +596,19 @@ fn read_records(
         Ok(0) => Status::Failed("no JSON content (empty or whitespace only)".into()),
         Ok(_)
             if index > 0
-                || top_level.other == 0 && !top_level.digest && out.control_messages == 0 =>
+                || top_level.other == 0
+                    && !top_level.digest
+                    && !top_level.iceberg
+                    && out.control_messages == 0 =>
         {
             Status::Complete
         }
         Ok(_) if top_level.digest => {
             Status::NotEvents("CloudTrail digest file (skipped by design)".into())
         }
+        Ok(_) if top_level.iceberg && top_level.other == 0 => Status::NotEvents(
+            "Iceberg table metadata, beside Security Lake's Parquet (skipped by design)".into(),
+        ),
         Ok(_) if top_level.other == 0 => Status::NotEvents(
             "CloudWatch Logs CONTROL_MESSAGE envelopes only, no events (skipped by design)".into(),
         ),
@@ -553,6 +632,7 @@ fn has(b: &[u8], needle: &[u8]) -> bool {
 #[derive(Default)]
 struct TopLevelKinds {
     digest: bool,
+    iceberg: bool,
     other: u64,
 }
 
@@ -846,5 +926,43 @@ mod tests {
     fn json_lines_and_single_objects() {
         let lines = format!("{REC}\n{}\n", REC.replace("@@", "two"));
         assert_eq!(run(lines.as_bytes()).events.len(), 2);
+    }
+
+    #[test]
+    fn formats_are_recognised_by_content_on_every_path() {
+        let format = |bytes: &[u8]| {
+            let mut sink = Collect(true, Vec::new());
+            let whole = decode(bytes, &Arc::from("t"), &mut sink, &mut Scratch::default()).format;
+            let streamed = read_stream(
+                bytes,
+                bytes.starts_with(&[0x1f, 0x8b]),
+                &Arc::from("t"),
+                &mut sink,
+                &mut Scratch::default(),
+            )
+            .format;
+            assert_eq!(whole, streamed);
+            whole
+        };
+        let array = format!("  [{REC}]");
+        let lines = format!("{REC}\n{REC}\n");
+        let lookup = format!(
+            r#"{{"Events":[{{"EventId":"x","CloudTrailEvent":{}}}]}}"#,
+            serde_json::to_string(REC).unwrap()
+        );
+        for (bytes, expected) in [
+            (records(2).into_bytes(), Some(Format::Records)),
+            (array.into_bytes(), Some(Format::Array)),
+            (lines.into_bytes(), Some(Format::JsonLines)),
+            (lookup.into_bytes(), Some(Format::LookupEvents)),
+            (br#"{"digestStartTime":"x"}"#.to_vec(), None),
+        ] {
+            assert_eq!(format(&bytes), expected);
+            assert_eq!(format(&gz(&bytes)), expected, "gzip");
+        }
+        let iceberg = run(br#"{"format-version":2,"table-uuid":"u","location":"s3://b/t"}"#);
+        assert!(matches!(iceberg.status, Status::NotEvents(r) if r.contains("Iceberg")));
+        let avro = run(b"Obj\x01\x04\x16avro.schema");
+        assert!(matches!(avro.status, Status::NotEvents(r) if r.contains("Avro")));
     }
 }

@@ -291,6 +291,8 @@ pub enum TopLevel {
     Envelope,
     /// A CloudTrail digest file.
     Digest,
+    /// Iceberg table metadata, which Security Lake keeps beside its Parquet.
+    Iceberg,
     /// Something else.
     Other,
 }
@@ -302,6 +304,8 @@ pub fn classify(b: &[u8]) -> TopLevel {
         TopLevel::Digest
     } else if has(b"\"messageType\"") && has(b"\"logEvents\"") {
         TopLevel::Envelope
+    } else if has(b"\"format-version\"") && has(b"\"table-uuid\"") {
+        TopLevel::Iceberg
     } else if has(b"\"eventID\"")
         || has(b"\"eventTime\"")
         || has(b"\"CloudTrailEvent\"")

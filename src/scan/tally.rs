@@ -35,6 +35,8 @@ pub(super) struct FileResult {
     pub(super) events: Vec<Event>,
     pub(super) bad: Vec<(u64, String)>,
     pub(super) status: Status,
+    /// What the content was recognised as.
+    pub(super) format: Option<Format>,
     /// The key ids in the file's `accessKeyId` fields, when it was read whole.
     pub(super) keys: Option<KeyFilter<Vec<u64>>>,
     /// Its hashes, when the run keeps a custody manifest.
@@ -82,7 +84,7 @@ impl Tally {
         if let Seen::Unread = file.seen {
             stats.files_read += 1;
             stats.records += r.records;
-            if let Some(format) = r.format {
+            if let (Some(format), Status::Complete | Status::Partial(_)) = (r.format, &r.status) {
                 *stats.formats.entry(format).or_default() += 1;
             }
             if hashing {

@@ -124,6 +124,7 @@ fn scan_file<W: Watchlist>(
         events: Vec::new(),
         bad: Vec::new(),
         status: Status::Complete,
+        format: None,
         keys: None,
         hashes: None,
         format: None,

@@ -346,7 +346,7 @@ fn position_of(path: &str) -> Position {
 pub fn span_of(path: &str, margin: Duration) -> Span {
     let parts: Vec<&str> = path.split('/').collect();
     let Some(at) = parts.iter().rposition(|p| *p == "CloudTrail") else {
-        return Span::ALL;
+        return security_lake_day(&parts).map_or(Span::ALL, |d| day_span(d, margin));
     };
     // CloudTrail/REGION/YYYY/MM/DD/file
     let rest = &parts[at + 1..];
@@ -361,6 +361,20 @@ pub fn span_of(path: &str, margin: Duration) -> Span {
         )
     })();
     date.map_or(Span::ALL, |d| file_span(d, rest[4], margin))
+}
+
+/// The `eventDay=YYYYMMDD` partition of a Security Lake object
+/// (`…/region=R/accountId=A/eventDay=YYYYMMDD/…`): its events are of that
+/// day, or, if the partition went by the day it was ingested, delivered
+/// that day, so of the day before at most `margin` earlier.
+fn security_lake_day(parts: &[&str]) -> Option<NaiveDate> {
+    let day = parts
+        .iter()
+        .rev()
+        .find_map(|p| p.strip_prefix("eventDay="))?;
+    // Some tables add the hour (`YYYYMMDDHH`).
+    let ymd = day.get(..8).filter(|_| matches!(day.len(), 8 | 10))?;
+    NaiveDate::parse_from_str(ymd, "%Y%m%d").ok()
 }
 
 /// Longest window whose day folders are listed by name rather than found
@@ -414,6 +428,13 @@ mod tests {
             .to_string(),
             "2025-12-07T18:00:00Z"
         );
+        let s = span_of(
+            "lake/aws/CLOUD_TRAIL_MGMT/2.0/region=us-east-1/accountId=111111111111/eventDay=20251208/x.gz.parquet",
+            H6,
+        );
+        assert_eq!(s.start.to_string(), "2025-12-07T18:00:00Z");
+        assert_eq!(s.end.to_string(), "2025-12-08T23:59:59.999Z");
+        assert_eq!(span_of("lake/eventDay=2025120/x.parquet", H6), Span::ALL);
         let s = span_of(
             "AWSLogs/111111111111/CloudTrail/us-east-1/2025/12/08/111111111111_CloudTrail_us-east-1_20251208T1405Z_ab12.json.gz",
             H6,

@@ -6,6 +6,7 @@ mod html;
 mod inputs;
 mod lineage;
 mod manifest;
+mod ocsf;
 mod properties;
 mod respond;
 mod s3;
