@@ -63,8 +63,12 @@ pub(super) fn scan_pass<W: Watchlist>(
             };
             let input = &inputs[index];
             let name = Arc::from(stores[input.store()].display(&input.rel()));
-            let before = lock(tally).files[index].searched.clone();
-            let r = scan_file(index, name, input.span, &before, body, shared, &mut scratch);
+            let (before, span) = {
+                let tally = lock(tally);
+                let file = &tally.files[index];
+                (file.searched.clone(), file.times.unwrap_or(input.span))
+            };
+            let r = scan_file(index, name, span, &before, body, shared, &mut scratch);
             progress(Tick::Read {
                 done: done.fetch_add(1, Ordering::Relaxed) + 1,
                 bytes: r.bytes,
@@ -103,6 +107,7 @@ fn scan_file<W: Watchlist>(
         bad: Vec::new(),
         status: Status::Complete,
         format: None,
+        times: None,
         keys: None,
         hashes: None,
     };
@@ -138,6 +143,7 @@ fn scan_file<W: Watchlist>(
     };
     result.hashes = decoded.hashes;
     result.format = decoded.format;
+    result.times = decoded.times;
     result.status = decoded.status;
     result
 }
