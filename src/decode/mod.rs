@@ -82,6 +82,10 @@ pub struct Decoded {
     pub status: Status,
     /// What its content was recognised as, when it held records.
     pub format: Option<Format>,
+    /// The earliest and latest event time it holds, when the decoder saw
+    /// them all without parsing every record (OCSF's `time` column): the
+    /// scan searches it again only for keys whose window meets them.
+    pub times: Option<crate::time::Span>,
     /// SHA-256 of the bytes as stored and of the content, computed in the
     /// same pass, when [`Scratch::hashing`] is on and the file was read to
     /// its end.

@@ -57,6 +57,8 @@ const CLOUDTRAIL_CLASSES: [i64; 3] = [6003, 3001, 3002];
 /// The leaf columns offered to the prefilter, decoded for every row group.
 const PROBE: &[&str] = &[
     "class_uid",
+    "time",
+    "time_dt",
     "metadata.product.name",
     "actor.user.credential_uid",
     "actor.user.uid",
@@ -148,6 +150,7 @@ pub fn decode(bytes: Vec<u8>, origin: &Arc<str>, sink: &mut dyn Sink) -> Decoded
 
         probe: Vec::new(),
         other_rows: 0,
+        times: Some(None),
     };
     let mut first_row = 0usize;
     for group in 0..file.metadata.row_groups.len() {
@@ -166,6 +169,12 @@ pub fn decode(bytes: Vec<u8>, origin: &Arc<str>, sink: &mut dyn Sink) -> Decoded
             return reader.out;
         }
         first_row += height;
+    }
+    if let Some(Some((start, end))) = reader.times {
+        reader.out.times = Some(crate::time::Span {
+            start: crate::time::Timestamp::from_millis(start),
+            end: crate::time::Timestamp::from_millis(end),
+        });
     }
     if reader.out.records == 0 && reader.other_rows > 0 {
         reader.out.status =
@@ -345,6 +354,9 @@ struct Reader<'a> {
     probe: Vec<u8>,
     /// Rows of classes or products other than CloudTrail's.
     other_rows: u64,
+    /// The earliest and latest event time (ms) of the CloudTrail rows so
+    /// far; `None` once a row had no time.
+    times: Option<Option<(i64, i64)>>,
 }
 
 impl Reader<'_> {
@@ -369,6 +381,7 @@ impl Reader<'_> {
         let columns = &probe_columns;
         let class = columns.leaf("class_uid");
         let product = columns.leaf("metadata.product.name");
+        let (time, time_dt) = (columns.leaf("time"), columns.leaf("time_dt"));
         let key = columns.leaf("actor.user.credential_uid");
         let texts: Vec<Leaf<'_>> = [
             "actor.user.uid",
@@ -396,6 +409,12 @@ impl Reader<'_> {
             }
             let index = self.out.records;
             self.out.records += 1;
+            let t = time.millis(row).or_else(|| time_dt.millis(row));
+            self.times = match (self.times, t) {
+                (Some(None), Some(t)) => Some(Some((t, t))),
+                (Some(Some((a, b))), Some(t)) => Some(Some((a.min(t), b.max(t)))),
+                _ => None,
+            };
             let probe = &mut self.probe;
             probe.clear();
             if let Some(k) = key.str(row) {

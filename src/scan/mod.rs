@@ -221,7 +221,9 @@ pub fn run<W: Watchlist>(
 /// Whether a key relevant to this file has not been searched for in it.
 /// The worker recomputes the exact set with the newest watch list.
 ///
-/// A file read whole is re-read only for keys its `accessKeyId` fields may
+/// A file read whole is re-read only for keys whose window meets the event
+/// times it holds (where the decoder knew them, else its place in the
+/// layout says), and that its `accessKeyId` fields may
 /// hold: every appearance that makes an event part of the lineage by key is
 /// such a field. This is what keeps a late-discovered long-lived key from
 /// re-reading every file after it. A watched ARN (a console sign-in) can be
@@ -233,7 +235,7 @@ fn has_pending(input: &Input, file: &Scanned, filters: &Filters, matcher: &Match
             // An ARN can be anywhere: any file of events may hold it.
             Needle::Arn(_) => !matches!(file.seen, Seen::NotEvents),
         };
-        w.overlaps(&input.span) && !file.searched.contains(id) && may_hold
+        w.overlaps(&file.times.unwrap_or(input.span)) && !file.searched.contains(id) && may_hold
     })
 }
 

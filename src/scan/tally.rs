@@ -16,6 +16,7 @@ use crate::event::Event;
 use crate::inputs::{Custody, Format, InputIssue, InputStats, RecordIssue};
 use crate::source::PassedOver;
 use crate::source::bundle::Kind;
+use crate::time::Span;
 
 /// What the scan knows about one listed file beyond its listing.
 #[derive(Default)]
@@ -23,6 +24,9 @@ pub(super) struct Scanned {
     /// Keys it was searched for, over all reads.
     pub(super) searched: KeySet,
     pub(super) seen: Seen,
+    /// The event times it was read to hold, when a complete read knew them
+    /// all (OCSF): narrower than what its place in the layout says.
+    pub(super) times: Option<Span>,
 }
 
 /// The result of one read of one file.
@@ -37,6 +41,8 @@ pub(super) struct FileResult {
     pub(super) status: Status,
     /// What the content was recognised as.
     pub(super) format: Option<Format>,
+    /// The event times it holds, when the decoder knew them all.
+    pub(super) times: Option<Span>,
     /// The key ids in the file's `accessKeyId` fields, when it was read whole.
     pub(super) keys: Option<KeyFilter<Vec<u64>>>,
     /// Its hashes, when the run keeps a custody manifest.
@@ -104,6 +110,9 @@ impl Tally {
             stats.rereads += 1;
         }
         file.searched.extend(&r.searched);
+        if let (Status::Complete, Some(times)) = (&r.status, r.times) {
+            file.times = Some(times);
+        }
         // A re-read's filter is kept anew: the words of the first are left
         // unused, at most 128 bytes for each of the few files re-read.
         file.seen = match (&r.status, r.keys) {

@@ -73,12 +73,16 @@ pub(super) fn scan_pass<W: Watchlist>(
             let store = &*stores[input.store()];
             let rel = input.rel();
             let name = Arc::from(store.display(&rel));
-            let before = lock(tally).files[index].searched.clone();
+            let (before, span) = {
+                let tally = lock(tally);
+                let file = &tally.files[index];
+                (file.searched.clone(), file.times.unwrap_or(input.span))
+            };
             let local = || store.file(&rel);
             let r = scan_file(
                 index,
                 name,
-                input.span,
+                span,
                 &before,
                 body,
                 &local,
@@ -125,9 +129,9 @@ fn scan_file<W: Watchlist>(
         bad: Vec::new(),
         status: Status::Complete,
         format: None,
+        times: None,
         keys: None,
         hashes: None,
-        format: None,
         control_messages: 0,
         bundle: None,
     };
@@ -192,6 +196,7 @@ fn scan_file<W: Watchlist>(
     result.hashes = decoded.hashes;
     result.format = decoded.format;
     result.control_messages = decoded.control_messages;
+    result.times = decoded.times;
     result.status = decoded.status;
     result
 }

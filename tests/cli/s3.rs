@@ -821,3 +821,36 @@ fn bundles_and_cloudwatch_objects_in_s3_give_the_folders_timeline() {
         assert_eq!(report["inputs"]["skipped"], Value::Array(vec![]), "{name}");
     }
 }
+
+/// Security Lake's bucket read over S3: the Parquet objects are recognised
+/// by content like local files, and give the local lake's rows.
+#[test]
+fn a_security_lake_bucket_gives_the_local_lake_s_rows() {
+    let moto = Moto::start();
+    let lake = root().join("fixtures/ocsf/v2");
+    moto.seed(&["upload", "lake", path_str(&lake), ""]);
+    let env = TestEnv::new();
+    let vars = aws_env();
+    let (local, local_report) = traced(&env, "local", &["fixtures/incident"], 0, &vars);
+    let (local_rows, _) = split_source_file(&local);
+    let endpoint = moto.endpoint.as_str();
+    let (csv, report) = traced(
+        &env,
+        "lake",
+        &["--endpoint-url", endpoint, "s3://lake"],
+        0,
+        &vars,
+    );
+    let (rows, sources) = split_source_file(&csv);
+    assert!(rows == local_rows, "{csv}\n--- local\n{local}");
+    assert!(
+        sources
+            .iter()
+            .all(|s| s.starts_with("s3://lake/aws-security-data-lake-")
+                && s.contains(".gz.parquet#row=")),
+        "{sources:?}"
+    );
+    assert_eq!(report["credentials"], local_report["credentials"]);
+    assert_eq!(report["inputs"]["formats"]["ocsf"], 16);
+    assert_eq!(report["inputs"]["skipped"], Value::Array(vec![]));
+}
