@@ -80,8 +80,6 @@ pub struct Decoded {
     pub bad_records: Vec<BadRecord>,
     /// How the file ended.
     pub status: Status,
-    /// What its content was recognised as, when it held records.
-    pub format: Option<Format>,
     /// The earliest and latest event time it holds, when the decoder saw
     /// them all without parsing every record (OCSF's `time` column): the
     /// scan searches it again only for keys whose window meets them.
@@ -526,14 +524,12 @@ fn read_stream(
 }
 
 /// Passes the records `split` finds to the sink, and says how the file
-/// ended. `bare_array` tells, once split is done, whether the content
-/// started with `[`.
+/// ended.
 fn read_records(
     gzip: bool,
     origin: &Arc<str>,
     sink: &mut dyn Sink,
     split: impl FnOnce(&mut dyn FnMut(Piece<'_>)) -> Result<u64, SplitError>,
-    bare_array: impl FnOnce() -> bool,
 ) -> Decoded {
     let mut out = Decoded::default();
     let mut top_level = TopLevelKinds::default();

@@ -39,8 +39,6 @@ pub(super) struct FileResult {
     pub(super) events: Vec<Event>,
     pub(super) bad: Vec<(u64, String)>,
     pub(super) status: Status,
-    /// What the content was recognised as.
-    pub(super) format: Option<Format>,
     /// The event times it holds, when the decoder knew them all.
     pub(super) times: Option<Span>,
     /// The key ids in the file's `accessKeyId` fields, when it was read whole.
