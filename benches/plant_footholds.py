@@ -26,6 +26,8 @@ from pathlib import Path
 
 
 def main() -> None:
+    if len(sys.argv) != 3 or sys.argv[1].startswith("-"):
+        sys.exit(__doc__)
     corpus, out = Path(sys.argv[1]), Path(sys.argv[2])
     truth = json.loads((corpus / "ground-truth.json").read_text())
     seed = truth["seed_key"]

@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use aho_corasick::AhoCorasick;
+use aho_corasick::packed::Searcher;
 use memchr::memmem::Finder;
 
 use super::Watchlist;
@@ -34,7 +34,7 @@ pub(super) struct Matcher {
     /// All the ARNs at once: one pass over a record tells whether any of
     /// them is there, where a [`Finder`] each would take a pass per ARN
     /// (footholds watch a dozen names, and most records hold none).
-    any_arn: Option<Arc<AhoCorasick>>,
+    any_arn: Option<Arc<Searcher>>,
     /// Ids by the [`key_hash`] of their key: the scan hashes every
     /// `accessKeyId` value it meets for the file's filter anyway.
     ids: HashMap<u64, Vec<usize>>,
@@ -89,11 +89,14 @@ impl Matcher {
         }
         if grown.arns.len() != arns_before {
             let arns = grown.arns.iter().filter_map(|&id| grown.arn(id));
-            // Should the automaton not build, every record is searched
-            // ARN by ARN instead: slower, never less.
-            grown.any_arn = AhoCorasick::new(arns.map(|f| f.needle()))
-                .ok()
-                .map(Arc::new);
+            // The packed (SIMD Teddy) searcher itself, not an `AhoCorasick`:
+            // the names all start with `"` or `/`, and for so few distinct
+            // first bytes the automaton picks a start-byte prefilter that
+            // stops at every quote of the JSON (measured 8x slower than a
+            // `memmem` per name). Without SIMD there is no searcher, and
+            // every record is searched name by name instead: slower, never
+            // less.
+            grown.any_arn = Searcher::new(arns.map(|f| f.needle())).map(Arc::new);
         }
         grown
     }
@@ -101,7 +104,11 @@ impl Matcher {
     /// Whether a record may hold a watched ARN: false only when it holds
     /// none of them.
     pub(super) fn may_hold_arn(&self, record: &[u8]) -> bool {
-        !self.arns.is_empty() && self.any_arn.as_ref().is_none_or(|ac| ac.is_match(record))
+        !self.arns.is_empty()
+            && self
+                .any_arn
+                .as_ref()
+                .is_none_or(|s| s.find(record).is_some())
     }
 
     /// The finder of the ARN with this id.

@@ -299,7 +299,9 @@ impl<W: Watchlist> decode::Sink for FileSink<'_, W> {
                 collected |= self.before.contains(id);
             }
         }
-        let arns = if self.matcher.may_hold_arn(record) {
+        // The automaton runs only when this read looks for some ARN at all.
+        let watched = |id: &usize| self.live.contains(*id) || self.before.contains(*id);
+        let arns = if self.matcher.arns.iter().any(watched) && self.matcher.may_hold_arn(record) {
             &self.matcher.arns[..]
         } else {
             &[]
