@@ -8,6 +8,7 @@ mod manifest;
 mod properties;
 mod respond;
 mod s3;
+mod spark;
 mod support;
 mod trace;
 mod verify;
