@@ -33,7 +33,7 @@ def main(argv):
     from pyspark.sql import functions as F
     from pyspark.sql.types import ArrayType, StringType, StructField, StructType
 
-    spark = SparkSession.builder.appName("keytrail-engine-parse").getOrCreate()
+    spark = SparkSession.builder.appName("keytrail-engine-parse").config("spark.log.level", "WARN").getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     s = lambda *names: StructType([StructField(n, StringType()) for n in names])  # noqa: E731
     record = StructType([
@@ -60,7 +60,10 @@ def main(argv):
 
     t = time.monotonic()
     files = (
+        # A damaged file fails the whole job unless skipped, and skipped it
+        # is never named: keytrail names it in the report instead.
         spark.read.option("recursiveFileLookup", "true").option("pathGlobFilter", "*.json.gz")
+        .option("ignoreCorruptFiles", "true")
         .text(a.source, wholetext=True)
         .withColumn("file", F.input_file_name())
         .where(~F.col("file").contains("CloudTrail-Digest"))

@@ -147,7 +147,7 @@ def main(argv):
     from pyspark import StorageLevel
     from pyspark.sql import SparkSession
 
-    spark = SparkSession.builder.appName("keytrail").getOrCreate()
+    spark = SparkSession.builder.appName("keytrail").config("spark.log.level", "WARN").getOrCreate()
     sc = spark.sparkContext
     sc.setLogLevel("ERROR")
     sc.addFile(binary if os.sep in binary else _which(binary))
