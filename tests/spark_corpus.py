@@ -19,7 +19,8 @@ The lineage (seed AKIASPARKSEEDALICE01, user alice in 111111111111):
            a key for it -> AKIASPARKBACKDOOR001, used on the 9th
   08 12:00 the defender deactivates the seed; the session acts at 12:30
   08 10:10 another principal in 333333333333 uses the role's key id (reused id)
-Damage: one truncated file (partial); a digest folder (skipped by design).
+Damage: one truncated file (no complete record: skipped, exit 3); a digest folder
+(skipped by design).
 """
 
 import gzip

@@ -94,6 +94,13 @@ fn same_outputs(want: &Path, got: &Path, what: &str) {
                 a == b,
                 "{what}: the reports differ\n--- trace\n{a:#}\n--- shard\n{b:#}"
             );
+        } else if name == Path::new("report.html") {
+            // The page carries the report's inputs too.
+            let (a, b) = (read_counts_zeroed(&a), read_counts_zeroed(&b));
+            assert!(
+                a == b,
+                "{what}: report.html differs but for the read counters"
+            );
         } else {
             assert!(
                 a == b,
@@ -104,6 +111,24 @@ fn same_outputs(want: &Path, got: &Path, what: &str) {
             );
         }
     }
+}
+
+/// `text` with the numbers after `"rereads":` and `"bytes_read":` zeroed.
+fn read_counts_zeroed(text: &[u8]) -> String {
+    let mut text = String::from_utf8_lossy(text).into_owned();
+    for field in ["\"rereads\":", "\"bytes_read\":"] {
+        let mut out = String::new();
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find(field) {
+            let (head, tail) = rest.split_at(at + field.len());
+            out.push_str(head);
+            out.push('0');
+            rest = tail.trim_start_matches(|c: char| c.is_ascii_digit());
+        }
+        out.push_str(rest);
+        text = out;
+    }
+    text
 }
 
 fn trace_into(
@@ -245,7 +270,7 @@ fn shard_steps_by_hand_give_the_outputs_of_trace() {
         report["inputs"]["rereads"].as_u64().unwrap() > 0,
         "{report:#}"
     );
-    assert!(!report["inputs"]["partial"].as_array().unwrap().is_empty());
+    assert!(!report["inputs"]["skipped"].as_array().unwrap().is_empty());
 }
 
 #[test]
