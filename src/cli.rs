@@ -35,6 +35,88 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Copy a trail from S3 to disk, with each digest's signature.
     Acquire(AcquireArgs),
+    /// The trace as map and reduce steps for a cluster engine
+    /// (contrib/spark/keytrail_spark.py runs them on Spark).
+    Shard(ShardArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ShardArgs {
+    #[command(subcommand)]
+    pub step: ShardStep,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ShardStep {
+    /// List the files a trace with these flags can need, as JSON Lines on
+    /// stdout: every day folder from --since (less two days) on.
+    List(Box<TraceArgs>),
+    /// Pass 1 (map): read each listed file once; write what can extend a
+    /// lineage and each file's key filter, as JSON Lines on stdout.
+    Scan(ShardReadArgs),
+    /// Close the lineage (driver) over pass 1's records; write the closed
+    /// watch list, as JSON on stdout.
+    Closure(Box<ShardInArgs>),
+    /// Pass 2 (map): re-read the files that may hold a key of --lineage;
+    /// write the timeline's records and the input report, as JSON Lines.
+    Select(ShardReadArgs),
+    /// Merge (driver): pass 2's lines into every output of `trace`.
+    Merge(Box<ShardInArgs>),
+}
+
+#[derive(Debug, Args)]
+pub struct ShardReadArgs {
+    /// The step's input, JSON Lines (`-` for stdin).
+    #[arg(long = "in", value_name = "FILE", default_value = "-")]
+    pub input: PathBuf,
+
+    /// The closed lineage (`shard closure`'s output); `select` only.
+    #[arg(long, value_name = "FILE")]
+    pub lineage: Option<PathBuf>,
+
+    /// How late CloudTrail may deliver a file after its events (e.g. 6h, 90m, 1d).
+    #[arg(long, value_name = "DURATION", default_value = "6h", value_parser = parse_duration)]
+    pub delivery_margin: Duration,
+
+    /// Worker threads [default: the number of CPUs].
+    #[arg(short = 'j', long = "threads", value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
+
+    /// How to reach S3.
+    #[command(flatten)]
+    pub s3: S3Args,
+
+    /// S3 objects in flight at once.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_CONCURRENCY, value_parser = clap::value_parser!(u16).range(1..), help_heading = "S3")]
+    pub s3_concurrency: u16,
+}
+
+impl ShardReadArgs {
+    /// The scan parameters these flags give.
+    pub fn scan_params(self) -> (PathBuf, Option<PathBuf>, ScanParams) {
+        let threads = self.threads.map_or_else(
+            || std::thread::available_parallelism().map_or(1, |n| n.get()),
+            usize::from,
+        );
+        let params = ScanParams {
+            threads,
+            delivery_margin: self.delivery_margin,
+            s3: self.s3.options(self.s3_concurrency),
+            manifest: false,
+        };
+        (self.input, self.lineage, params)
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ShardInArgs {
+    /// An input of the step, JSON Lines (`-` for stdin); repeatable.
+    #[arg(long = "in", value_name = "FILE", required = true)]
+    pub inputs: Vec<PathBuf>,
+
+    /// The same flags as `keytrail trace`.
+    #[command(flatten)]
+    pub trace: TraceArgs,
 }
 
 #[derive(Debug, Args)]

@@ -35,6 +35,11 @@ pub enum Error {
     /// `--signatures` file, or a source it cannot check.
     #[error("cannot verify integrity: {0}")]
     Verify(String),
+    /// A `keytrail shard` step was given input it cannot use: a line that
+    /// is not one of the shard lines, a lineage file that does not parse, an
+    /// option that needs one machine.
+    #[error("shard: {0}")]
+    Shard(String),
     /// An output already exists and `--force` was not given.
     #[error("{} already exists (use --force to overwrite)", path.display())]
     OutputExists {

@@ -14,7 +14,8 @@
 //! 6. [`analyze`] decides containment, blast radius and the graph, once;
 //! 7. [`output`] renders all of it, and decides nothing.
 //!
-//! [`run`] is the orchestrator: it calls each stage once, in order. Beneath
+//! [`run`] is the orchestrator: it calls each stage once, in order;
+//! [`shard`] cuts the same run into map and reduce steps for a cluster. Beneath
 //! every stage are [`model`] (identifiers and kinds), [`time`] and
 //! [`event`]; [`config`] is what the command line resolves to.
 
@@ -29,6 +30,7 @@ pub mod model;
 pub mod output;
 pub mod run;
 pub mod scan;
+pub mod shard;
 pub mod source;
 pub mod time;
 pub mod timeline;

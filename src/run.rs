@@ -15,7 +15,7 @@ use crate::analyze::Analysis;
 use crate::config::{Config, VerifyOptions};
 use crate::error::{Error, Result};
 use crate::event::Event;
-use crate::inputs::{Integrity, IntegrityIssue, IntegrityRow};
+use crate::inputs::{InputStats, Integrity, IntegrityIssue, IntegrityRow};
 use crate::model::AccessKeyId;
 use crate::output::graph::write_dot;
 use crate::output::markdown::MarkdownReport;
@@ -43,13 +43,7 @@ pub enum Completion {
 
 /// Runs the trace and writes every requested output.
 pub fn run(config: &Config) -> Result<Completion> {
-    for path in config.output_paths() {
-        check_writable(path, config.force)?;
-    }
-    if let Some(dir) = &config.deny_policy {
-        respond::check_dir_writable(dir, config.force)?;
-    }
-
+    check_outputs(config)?;
     let progress = Progress::new(!config.quiet);
     let scanned = scan::run(
         &config.sources,
@@ -61,10 +55,29 @@ pub fn run(config: &Config) -> Result<Completion> {
             Tick::Finished => progress.finish(),
         },
     )?;
-    let (events, duplicates) = dedupe(scanned.events);
+    finish(config, scanned.events, scanned.inputs)
+}
+
+/// Refuses, before any work, outputs that exist (without `--force`) or
+/// cannot be written.
+pub fn check_outputs(config: &Config) -> Result<()> {
+    for path in config.output_paths() {
+        check_writable(path, config.force)?;
+    }
+    if let Some(dir) = &config.deny_policy {
+        respond::check_dir_writable(dir, config.force)?;
+    }
+    Ok(())
+}
+
+/// Everything after the scan: dedupe, trace, timeline, analysis and every
+/// output, from the events collected and the input report. `trace` and
+/// `shard merge` both end here, which is what makes their outputs the same.
+pub fn finish(config: &Config, events: Vec<Event>, inputs: InputStats) -> Result<Completion> {
+    let (events, duplicates) = dedupe(events);
     let lineage = trace(&events, &config.trace);
     let timeline = Timeline::build(events, &lineage, duplicates);
-    let mut inputs = scanned.inputs;
+    let mut inputs = inputs;
     if let Some(options) = &config.verify {
         inputs.integrity = Some(integrity(config, options, &timeline)?);
     }

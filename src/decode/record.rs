@@ -385,6 +385,19 @@ fn key_operation(name: &str, req: &Value) -> Option<KeyOperation> {
     Some(KeyOperation { key, status })
 }
 
+/// A record as compact JSON with every `sessionToken` redacted, unwrapped
+/// from a LookupEvents `CloudTrailEvent` string: what `keytrail shard`
+/// passes between its steps. It parses back into the same [`Event`];
+/// `None` when it is not JSON.
+pub fn normalized(bytes: &[u8]) -> Option<String> {
+    let mut v: Value = serde_json::from_slice(bytes).ok()?;
+    while let Some(inner) = v.get("CloudTrailEvent").and_then(Value::as_str) {
+        v = serde_json::from_str(inner).ok()?;
+    }
+    redact_session_tokens(&mut v);
+    serde_json::to_string(&v).ok()
+}
+
 /// What every redacted secret is replaced with.
 pub const REDACTED: &str = "<redacted>";
 

@@ -99,7 +99,7 @@ impl KeyFilter<Vec<u64>> {
 }
 
 impl KeyFilter<&[u64]> {
-    fn may_contain(&self, key: &[u8]) -> bool {
+    pub(super) fn may_contain(&self, key: &[u8]) -> bool {
         let words = self.0;
         !words.is_empty()
             && positions(key_hash(key), words.len()).all(|p| words[p / 64] & (1 << (p % 64)) != 0)

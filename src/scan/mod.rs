@@ -30,6 +30,7 @@ mod filter;
 mod keys;
 mod listing;
 mod parallel;
+pub mod survey;
 mod tally;
 mod worker;
 

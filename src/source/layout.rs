@@ -90,6 +90,11 @@ pub struct Expansion {
     pub inputs: Vec<Input>,
     /// Entries passed over while listing them.
     pub passed_over: Vec<PassedOver>,
+    /// The day folder of each input, in the same order.
+    pub input_days: Vec<NaiveDate>,
+    /// The day folder of each entry passed over, in the same order;
+    /// `None` for those met while finding the day folders.
+    pub passed_over_days: Vec<Option<NaiveDate>>,
 }
 
 /// What a walk of a source found before any day folder was listed.
@@ -242,8 +247,7 @@ impl RegionRoot {
         margin: Duration,
     ) -> Result<Expansion, ListError> {
         let mut out = Expansion::default();
-        let first = window.start.minus(STAMP_SLACK).date();
-        let last = window.end.plus(margin).date();
+        let (first, last) = listed_days(window, margin);
         let days: Vec<NaiveDate> = match (first, last) {
             // Name the day folders directly, unless a crafted far-future
             // expiry would make that millions of listings.
@@ -269,12 +273,17 @@ impl RegionRoot {
                 day.day()
             );
             let listing = store.list_all(&dir)?;
+            out.passed_over_days.resize(out.passed_over.len(), None);
             out.passed_over.extend(listing.passed_over);
+            out.passed_over_days
+                .resize(out.passed_over.len(), Some(day));
             out.inputs
                 .extend(Input::from_entries(self.store, listing.files, |rel| {
                     file_span(day, rel, margin)
                 }));
+            out.input_days.resize(out.inputs.len(), day);
         }
+        out.passed_over_days.resize(out.passed_over.len(), None);
         Ok(out)
     }
 
@@ -375,6 +384,16 @@ fn security_lake_day(parts: &[&str]) -> Option<NaiveDate> {
     // Some tables add the hour (`YYYYMMDDHH`).
     let ymd = day.get(..8).filter(|_| matches!(day.len(), 8 | 10))?;
     NaiveDate::parse_from_str(ymd, "%Y%m%d").ok()
+}
+
+/// The first and last day folders a window's events can have been
+/// delivered to (`None`: unbounded on that side). A region's day folder is
+/// listed when it lies between them.
+pub fn listed_days(window: Span, margin: Duration) -> (Option<NaiveDate>, Option<NaiveDate>) {
+    (
+        window.start.minus(STAMP_SLACK).date(),
+        window.end.plus(margin).date(),
+    )
 }
 
 /// Longest window whose day folders are listed by name rather than found

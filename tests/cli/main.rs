@@ -10,6 +10,7 @@ mod ocsf;
 mod properties;
 mod respond;
 mod s3;
+mod spark;
 mod support;
 mod trace;
 mod verify;

@@ -25,20 +25,20 @@ use serde_json::Value;
 use crate::support::{SEED, TestEnv, code, json, read, root, run, show};
 
 /// The Python that has moto and boto3.
-fn python() -> String {
+pub(crate) fn python() -> String {
     std::env::var("KEYTRAIL_PYTHON").unwrap_or_else(|_| "python3".to_owned())
 }
 
 /// A moto S3 server, stopped when dropped.
-struct Moto {
+pub(crate) struct Moto {
     child: Child,
-    endpoint: String,
+    pub(crate) endpoint: String,
     log: PathBuf,
     _dir: tempfile::TempDir,
 }
 
 impl Moto {
-    fn start() -> Moto {
+    pub(crate) fn start() -> Moto {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("moto.log");
         let child = Command::new(python())
@@ -80,7 +80,7 @@ impl Moto {
     }
 
     /// Runs `s3_seed.py ENDPOINT ARGS…` and returns its stdout.
-    fn seed(&self, args: &[&str]) -> String {
+    pub(crate) fn seed(&self, args: &[&str]) -> String {
         let mut cmd = Command::new(python());
         cmd.arg(root().join("tests/s3_seed.py"))
             .arg(&self.endpoint)
@@ -119,7 +119,7 @@ impl Drop for Moto {
 }
 
 /// The seeding credentials: moto accepts any until IAM is switched on.
-fn aws_env() -> Vec<(&'static str, String)> {
+pub(crate) fn aws_env() -> Vec<(&'static str, String)> {
     vec![
         ("AWS_ACCESS_KEY_ID", "testing".into()),
         ("AWS_SECRET_ACCESS_KEY", "testing".into()),
