@@ -6,7 +6,9 @@
 //! missing. Their field names are the report's wire format.
 
 /// How an input delivered its records, recognised by content.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Format {
     /// `{"Records":[…]}`, as CloudTrail delivers to S3.

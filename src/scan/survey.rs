@@ -32,6 +32,7 @@ use crate::decode::record::{key_fields, normalized};
 use crate::decode::{self, Scratch, Status};
 use crate::error::{Error, Result};
 use crate::event::Event;
+use crate::inputs::Format;
 use crate::model::AccessKeyId;
 use crate::source::local::LocalStore;
 use crate::source::s3::S3Store;
@@ -167,6 +168,8 @@ pub struct Read {
     pub bytes: u64,
     /// How far it could be read.
     pub status: Status,
+    /// What its content was recognised as, when it held records.
+    pub format: Option<Format>,
     /// Kept records that could not be used: `(index, reason)`.
     pub bad: Vec<(u64, String)>,
     /// Its key filter, when it was read whole ([`survey`] only).
@@ -245,6 +248,7 @@ fn read_with(
         records: decoded.records,
         bytes: counting.count,
         status: decoded.status,
+        format: decoded.format,
         bad: decoded
             .bad_records
             .into_iter()

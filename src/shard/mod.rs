@@ -123,6 +123,7 @@ pub fn scan(input: &mut dyn BufRead, scan: &ScanParams, out: &mut dyn Write) -> 
             status,
             reason,
             filter: read.filter,
+            format: read.format,
         })?;
     }
     w.finish()
@@ -225,6 +226,7 @@ pub fn select(
                 status,
                 reason,
                 filter,
+                format,
             } => {
                 tally.bytes_read += bytes;
                 if !is_listed(&file.day) {
@@ -237,6 +239,9 @@ pub fn select(
                 }
                 tally.files_read += 1;
                 tally.records += records;
+                if let (Some(format), "complete" | "partial") = (format, status.as_str()) {
+                    *tally.formats.entry(format).or_default() += 1;
+                }
                 let not_events = status == "not-events";
                 tally.issue(&file.name, &status, reason.as_deref());
                 if needles.pending(span, filter.as_deref(), not_events) {
@@ -415,6 +420,9 @@ impl TallyLine {
         stats.rereads += self.rereads;
         stats.bytes_read += self.bytes_read;
         stats.records += self.records;
+        for (format, n) in self.formats {
+            *stats.formats.entry(format).or_default() += n;
+        }
         let issues = |v: Vec<(String, String)>| {
             v.into_iter()
                 .map(|(source, reason)| InputIssue { source, reason })

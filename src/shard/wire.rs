@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::Closed;
 use crate::decode::Status;
 use crate::error::{Error, Result};
+use crate::inputs::Format;
 use crate::model::AccessKeyId;
 use crate::time::{Span, Timestamp};
 use crate::trace::{Lineage, Watch};
@@ -48,6 +49,9 @@ pub enum Line {
         reason: Option<String>,
         /// Its key filter, when read whole.
         filter: Option<Vec<u64>>,
+        /// What its content was recognised as, when it held records.
+        #[serde(default)]
+        format: Option<Format>,
     },
     /// A record that can extend a lineage (`shard scan`).
     Record {
@@ -93,6 +97,7 @@ pub struct TallyLine {
     pub(super) files_listed: u64,
     pub(super) files_read: u64,
     pub(super) records: u64,
+    pub(super) formats: BTreeMap<Format, u64>,
     pub(super) rereads: u64,
     pub(super) bytes_read: u64,
     pub(super) skipped: Vec<(String, String)>,
