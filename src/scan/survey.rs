@@ -28,7 +28,7 @@ use super::keys::{Matcher, Needle};
 use super::listing::{self, source_error};
 use super::parallel::{lock, workers};
 use super::{ScanParams, Watchlist};
-use crate::decode::record::{key_fields, normalized};
+use crate::decode::record::{key_fields, lineage_fields, normalized};
 use crate::decode::{self, Scratch, Status};
 use crate::error::{Error, Result};
 use crate::event::Event;
@@ -300,12 +300,20 @@ impl decode::Sink for Keeper<'_> {
     }
 
     fn event(&mut self, e: Event) {
-        if matches!(self.keep, Keep::Extending)
-            && !(e.may_extend_lineage() || e.key_operation.is_some())
-        {
-            return;
-        }
-        if let Some(json) = normalized(&self.wanted) {
+        let json = match self.keep {
+            Keep::Extending if !(e.may_extend_lineage() || e.key_operation.is_some()) => return,
+            // A console session's ordinary call counts only by who made
+            // it, and when: its request and response stay behind.
+            Keep::Extending => {
+                let payload = e.minted.is_some()
+                    || e.opening.is_some()
+                    || e.key_operation.is_some()
+                    || e.name == "GetSigninToken";
+                lineage_fields(&self.wanted, payload)
+            }
+            Keep::Selected(..) => normalized(&self.wanted),
+        };
+        if let Some(json) = json {
             self.kept.push((json, e));
         }
     }
