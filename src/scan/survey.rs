@@ -171,8 +171,9 @@ pub struct Read {
     pub bad: Vec<(u64, String)>,
     /// Its key filter, when it was read whole ([`survey`] only).
     pub filter: Option<Vec<u64>>,
-    /// The records kept, [`normalized`], with their events.
-    pub records_kept: Vec<(String, Event)>,
+    /// The records kept, [`normalized`] (pass 2) or cut to
+    /// [`lineage_fields`] (pass 1).
+    pub records_kept: Vec<String>,
 }
 
 /// Pass 1: reads a file for what can extend any lineage, and its key
@@ -280,7 +281,7 @@ struct Keeper<'a> {
     keys: Vec<u64>,
     /// The bytes of the record last wanted, until it parses.
     wanted: Vec<u8>,
-    kept: Vec<(String, Event)>,
+    kept: Vec<String>,
 }
 
 impl decode::Sink for Keeper<'_> {
@@ -314,7 +315,7 @@ impl decode::Sink for Keeper<'_> {
             Keep::Selected(..) => normalized(&self.wanted),
         };
         if let Some(json) = json {
-            self.kept.push((json, e));
+            self.kept.push(json);
         }
     }
 }
