@@ -75,23 +75,23 @@ def parse_args(argv):
     return ours, trace, read
 
 
-def keytrail_on_executor():
-    """The shipped binary, executable."""
+def keytrail_on_executor(name):
+    """The shipped binary (`name`: its file name), executable."""
     from pyspark import SparkFiles
 
-    path = SparkFiles.get("keytrail")
+    path = SparkFiles.get(name)
     mode = os.stat(path).st_mode
     if not mode & stat.S_IXUSR:
         os.chmod(path, mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     return path
 
 
-def step_on_partition(step, args, cwd, lineage=None):
+def step_on_partition(name, step, args, cwd, lineage=None):
     """A function for mapPartitions that runs `keytrail shard STEP` over the
     partition's lines and yields its output lines."""
 
     def run(lines):
-        binary = keytrail_on_executor()
+        binary = keytrail_on_executor(name)
         with tempfile.TemporaryDirectory(prefix="keytrail-shard-") as tmp:
             path = os.path.join(tmp, "in.jsonl")
             n = 0
@@ -150,7 +150,9 @@ def main(argv):
     spark = SparkSession.builder.appName("keytrail").config("spark.log.level", "WARN").getOrCreate()
     sc = spark.sparkContext
     sc.setLogLevel("ERROR")
-    sc.addFile(binary if os.sep in binary else _which(binary))
+    shipped = binary if os.sep in binary else _which(binary)
+    sc.addFile(shipped)
+    name = os.path.basename(shipped)
     partitions = ours.partitions or 4 * sc.defaultParallelism
     cwd = os.getcwd()
     work = ours.work_dir or tempfile.mkdtemp(prefix="keytrail-spark-")
@@ -168,7 +170,7 @@ def main(argv):
     # 2. Pass 1 on the executors; the per-file lines stay there.
     t = time.monotonic()
     files = sc.parallelize(listed, max(1, min(partitions, len(listed))))
-    scanned = files.mapPartitions(step_on_partition("scan", task_args, cwd)).persist(StorageLevel.MEMORY_AND_DISK)
+    scanned = files.mapPartitions(step_on_partition(name, "scan", task_args, cwd)).persist(StorageLevel.MEMORY_AND_DISK)
     records = scanned.filter(lambda l: l.startswith('{"kind":"record"')).collect()
     phases["pass1"] = time.monotonic() - t
 
@@ -189,7 +191,7 @@ def main(argv):
     select_args = task_args
     rows = (
         scanned.filter(lambda l: not l.startswith('{"kind":"record"'))
-        .mapPartitions(step_on_partition("select", select_args, cwd, shared))
+        .mapPartitions(step_on_partition(name, "select", select_args, cwd, shared))
         .collect()
     )
     scanned.unpersist()

@@ -398,6 +398,39 @@ pub fn normalized(bytes: &[u8]) -> Option<String> {
     serde_json::to_string(&v).ok()
 }
 
+/// A record cut down to what can extend a lineage, as [`normalized`]: the
+/// fields [`Event`]'s lineage rules read (`eventID`, `eventTime`, source,
+/// name, `errorCode`, `userIdentity`, `recipientAccountId`,
+/// `sessionCredentialFromConsole`, and the request and response), and of a
+/// console session's ordinary call not even its request and response.
+/// This is what pass 1 of `keytrail shard` ships to the driver.
+pub fn lineage_fields(bytes: &[u8], keep_payload: bool) -> Option<String> {
+    const FIELDS: &[&str] = &[
+        "eventID",
+        "eventTime",
+        "@timestamp",
+        "eventSource",
+        "eventName",
+        "errorCode",
+        "userIdentity",
+        "recipientAccountId",
+        "sessionCredentialFromConsole",
+    ];
+    let mut v: Value = serde_json::from_slice(bytes).ok()?;
+    while let Some(inner) = v.get("CloudTrailEvent").and_then(Value::as_str) {
+        v = serde_json::from_str(inner).ok()?;
+    }
+    let Value::Object(map) = &mut v else {
+        return None;
+    };
+    map.retain(|k, _| {
+        FIELDS.contains(&k.as_str())
+            || (keep_payload && (k == "requestParameters" || k == "responseElements"))
+    });
+    redact_session_tokens(&mut v);
+    serde_json::to_string(&v).ok()
+}
+
 /// What every redacted secret is replaced with.
 pub const REDACTED: &str = "<redacted>";
 

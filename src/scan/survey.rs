@@ -28,7 +28,7 @@ use super::keys::{Matcher, Needle};
 use super::listing::{self, source_error};
 use super::parallel::{lock, workers};
 use super::{ScanParams, Watchlist};
-use crate::decode::record::{key_fields, normalized};
+use crate::decode::record::{key_fields, lineage_fields, normalized};
 use crate::decode::{self, Scratch, Status};
 use crate::error::{Error, Result};
 use crate::event::Event;
@@ -174,8 +174,9 @@ pub struct Read {
     pub bad: Vec<(u64, String)>,
     /// Its key filter, when it was read whole ([`survey`] only).
     pub filter: Option<Vec<u64>>,
-    /// The records kept, [`normalized`], with their events.
-    pub records_kept: Vec<(String, Event)>,
+    /// The records kept, [`normalized`] (pass 2) or cut to
+    /// [`lineage_fields`] (pass 1).
+    pub records_kept: Vec<String>,
 }
 
 /// Pass 1: reads a file for what can extend any lineage, and its key
@@ -284,7 +285,7 @@ struct Keeper<'a> {
     keys: Vec<u64>,
     /// The bytes of the record last wanted, until it parses.
     wanted: Vec<u8>,
-    kept: Vec<(String, Event)>,
+    kept: Vec<String>,
 }
 
 impl decode::Sink for Keeper<'_> {
@@ -304,13 +305,21 @@ impl decode::Sink for Keeper<'_> {
     }
 
     fn event(&mut self, e: Event) {
-        if matches!(self.keep, Keep::Extending)
-            && !(e.may_extend_lineage() || e.key_operation.is_some())
-        {
-            return;
-        }
-        if let Some(json) = normalized(&self.wanted) {
-            self.kept.push((json, e));
+        let json = match self.keep {
+            Keep::Extending if !(e.may_extend_lineage() || e.key_operation.is_some()) => return,
+            // A console session's ordinary call counts only by who made
+            // it, and when: its request and response stay behind.
+            Keep::Extending => {
+                let payload = e.minted.is_some()
+                    || e.opening.is_some()
+                    || e.key_operation.is_some()
+                    || e.name == "GetSigninToken";
+                lineage_fields(&self.wanted, payload)
+            }
+            Keep::Selected(..) => normalized(&self.wanted),
+        };
+        if let Some(json) = json {
+            self.kept.push(json);
         }
     }
 }
@@ -439,5 +448,70 @@ impl Needles {
 impl KeyFilter<&[u64]> {
     fn may_contain_key(&self, key: &AccessKeyId) -> bool {
         self.may_contain(key.as_str().as_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::decode::record::parse_record;
+
+    /// Every record of the fixtures, as bytes.
+    fn records(dir: &Path, out: &mut Vec<Vec<u8>>) {
+        struct All<'a>(&'a mut Vec<Vec<u8>>);
+        impl decode::Sink for All<'_> {
+            fn wants(&mut self, record: &[u8]) -> bool {
+                self.0.push(record.to_vec());
+                false
+            }
+            fn event(&mut self, _: Event) {}
+        }
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                records(&path, out);
+            } else if path.to_string_lossy().contains(".json") {
+                let body = std::fs::File::open(&path).unwrap();
+                let name: Arc<str> = Arc::from("x");
+                decode::decode(body, &name, &mut All(out), &mut Scratch::default());
+            }
+        }
+    }
+
+    #[test]
+    fn the_prefilter_passes_every_record_that_can_extend_a_lineage() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        let mut all = Vec::new();
+        for set in ["incident", "lineage", "footholds", "stratus"] {
+            records(&root.join(set), &mut all);
+        }
+        let origin: Arc<str> = Arc::from("x");
+        let mut extending = 0;
+        for bytes in &all {
+            let Ok(e) = parse_record(bytes, &origin) else {
+                continue;
+            };
+            if e.may_extend_lineage() || e.key_operation.is_some() {
+                extending += 1;
+                assert!(may_extend(bytes), "{}", String::from_utf8_lossy(bytes));
+                // What pass 1 ships parses back into the same lineage facts.
+                let cut = lineage_fields(bytes, true).unwrap();
+                let back = parse_record(cut.as_bytes(), &origin).unwrap();
+                assert_eq!(
+                    (
+                        &back.id,
+                        back.time,
+                        &back.identity,
+                        &back.minted,
+                        &back.opening
+                    ),
+                    (&e.id, e.time, &e.identity, &e.minted, &e.opening)
+                );
+                assert!(!cut.contains("sessionToken\":\"IQo"), "{cut}");
+            }
+        }
+        assert!(extending > 50, "{extending} of {} records", all.len());
     }
 }

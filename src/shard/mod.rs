@@ -108,7 +108,7 @@ pub fn scan(input: &mut dyn BufRead, scan: &ScanParams, out: &mut dyn Write) -> 
     });
     for (i, read) in reads {
         let file = &files[i];
-        for (json, _) in &read.records_kept {
+        for json in &read.records_kept {
             w.line(&Line::Record {
                 span: file.span,
                 name: file.name.clone(),
@@ -283,7 +283,7 @@ pub fn select(
                 .into_iter()
                 .map(|(i, why)| (file.name.clone(), i, why)),
         );
-        for (json, _) in read.records_kept {
+        for json in read.records_kept {
             w.line(&Line::Row {
                 name: file.name.clone(),
                 record: json,
