@@ -28,10 +28,14 @@ export BIN KEY CORPUS PACKED tmp
 tool_folder() { "$BIN" trace --key "$KEY" -j2 "$CORPUS/AWSLogs" -o "$tmp/out.folder" --format csv -q --force; }
 tool_zip() { "$BIN" trace --key "$KEY" -j2 "$PACKED/corpus.zip" -o "$tmp/out.zip" --format csv -q --force; }
 tool_export() { "$BIN" trace --key "$KEY" -j2 "$PACKED/export" -o "$tmp/out.export" --format csv -q --force; }
+# Export objects cut at 30 MB of lines, where they exist
+# (`split -C 30M` of each stream, re-gzipped): most are read whole.
+tool_export30() { "$BIN" trace --key "$KEY" -j2 "$PACKED/export-30m" -o "$tmp/out.export30" --format csv -q --force; }
 tool_gzip_folder() { xargs -0 gzip -dc <"$tmp/folder" >/dev/null; }
 tool_gzip_export() { xargs -0 gzip -dc <"$tmp/export" >/dev/null; }
-export -f tool_folder tool_zip tool_export tool_gzip_folder tool_gzip_export
+export -f tool_folder tool_zip tool_export tool_export30 tool_gzip_folder tool_gzip_export
 TOOLS="folder zip export gzip_folder gzip_export"
+[[ -d $PACKED/export-30m ]] && TOOLS+=" export30"
 
 xargs -0 cat <"$tmp/folder" >/dev/null
 cat "$PACKED/corpus.zip" >/dev/null
@@ -51,7 +55,7 @@ import csv, sys
 r = list(csv.reader(open(sys.argv[1], newline="")))
 at = r[0].index("source_file")
 print("\n".join(sorted("\x1f".join(c for i, c in enumerate(row) if i != at) for row in r)))' "$1"; }
-for t in zip export; do
+for t in zip export ${TOOLS##*gzip_export}; do
     if [[ "$(rows "$tmp/out.$t")" == "$(rows "$tmp/out.folder")" ]]; then
         echo "$t: same rows as the folder ($(($(wc -l <"$tmp/out.$t") - 1)))" >&2
     else

@@ -391,7 +391,7 @@ const WHOLE_FILE_LIMIT: usize = 8 * 1024 * 1024;
 /// their records as [`MAX_RECORD`] does for streamed files. Each worker
 /// holds up to both at once: CloudWatch Logs export objects, tens of MB
 /// each, would otherwise hold 80 MB a worker.
-const WHOLE_INFLATED_LIMIT: usize = 32 * 1024 * 1024;
+const WHOLE_INFLATED_LIMIT: usize = 16 * 1024 * 1024;
 const _: () = assert!(WHOLE_INFLATED_LIMIT <= MAX_RECORD);
 
 /// Inflates a single-member gzip file into the start of `scratch.inflated`

@@ -113,6 +113,9 @@ pub struct Scan {
     pub inputs: InputStats,
 }
 
+/// Files at least this large are scheduled first among their peers.
+const LARGE_FILE: u64 = 8 * 1024 * 1024;
+
 /// The watch list and the matcher made from it, shared by the workers.
 struct Shared<W> {
     watch: W,
@@ -162,9 +165,18 @@ pub fn run<W: Watchlist>(
         if work.is_empty() {
             break;
         }
+        // In delivery order; among files that can hold the same times (all
+        // of them, outside the layout: CloudWatch export objects), the ones
+        // too large to read whole come first, largest first, so that no
+        // worker is left alone with one at the end of a pass.
+        let large = |i: &Input| if i.size >= LARGE_FILE { i.size } else { 0 };
         work.sort_by(|&a, &b| {
             let (a, b) = (&inputs[a], &inputs[b]);
-            a.span.start.cmp(&b.span.start).then_with(|| a.cmp_path(b))
+            a.span
+                .start
+                .cmp(&b.span.start)
+                .then(large(b).cmp(&large(a)))
+                .then_with(|| a.cmp_path(b))
         });
         progress(Tick::Queued {
             files: work.len() as u64,
