@@ -148,4 +148,21 @@ impl InputStats {
     pub fn incomplete(&self) -> bool {
         !self.skipped.is_empty() || !self.partial.is_empty() || !self.bad_records.is_empty()
     }
+
+    /// Orders every list of issues by source, and drops the repeats a
+    /// re-read (or a second pass) reports again: the report is the same
+    /// whatever order the files were read in.
+    pub fn sort_issues(&mut self) {
+        for list in [
+            &mut self.skipped,
+            &mut self.partial,
+            &mut self.skipped_by_design,
+        ] {
+            list.sort_by(|a, b| (&a.source, &a.reason).cmp(&(&b.source, &b.reason)));
+            list.dedup();
+        }
+        self.bad_records
+            .sort_by(|a, b| (&a.source, a.record).cmp(&(&b.source, b.record)));
+        self.bad_records.dedup();
+    }
 }

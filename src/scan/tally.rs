@@ -183,18 +183,7 @@ impl Tally {
         // What was kept per file is not needed past the counts: free it
         // before the timeline is built, the run's other high point of memory.
         drop((files, filters));
-        for list in [
-            &mut stats.skipped,
-            &mut stats.partial,
-            &mut stats.skipped_by_design,
-        ] {
-            list.sort_by(|a, b| (&a.source, &a.reason).cmp(&(&b.source, &b.reason)));
-            list.dedup();
-        }
-        stats
-            .bad_records
-            .sort_by(|a, b| (&a.source, a.record).cmp(&(&b.source, b.record)));
-        stats.bad_records.dedup();
+        stats.sort_issues();
         stats.custody.sort_by(|a, b| a.source.cmp(&b.source));
         (events, stats)
     }

@@ -322,18 +322,7 @@ pub fn merge(inputs: &mut [&mut dyn BufRead], config: &Config) -> Result<Complet
         }
     }
     stats.files_pruned = stats.files_listed - stats.files_read.min(stats.files_listed);
-    for list in [
-        &mut stats.skipped,
-        &mut stats.partial,
-        &mut stats.skipped_by_design,
-    ] {
-        list.sort_by(|a, b| (&a.source, &a.reason).cmp(&(&b.source, &b.reason)));
-        list.dedup();
-    }
-    stats
-        .bad_records
-        .sort_by(|a, b| (&a.source, a.record).cmp(&(&b.source, b.record)));
-    stats.bad_records.dedup();
+    stats.sort_issues();
     run::finish(config, events, stats)
 }
 
