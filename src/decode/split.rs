@@ -448,7 +448,7 @@ fn syntax(buf: &[u8], pos: usize, base: u64) -> SplitError {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     fn pieces(input: &[u8]) -> (Vec<String>, Option<SplitError>) {
@@ -532,7 +532,7 @@ mod tests {
 
     /// A reader that hands out a few bytes at a time: the byte-by-byte path
     /// scans every byte, as no whole block is ever waiting.
-    struct Trickle<'a>(&'a [u8], usize);
+    pub(in crate::decode) struct Trickle<'a>(pub &'a [u8], pub usize);
 
     impl Read for Trickle<'_> {
         fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
@@ -627,17 +627,6 @@ mod tests {
     #[test]
     fn chunk_boundaries_do_not_matter() {
         // A reader that returns one byte at a time exercises every boundary.
-        struct Trickle<'a>(&'a [u8]);
-        impl Read for Trickle<'_> {
-            fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-                let Some((&b, rest)) = self.0.split_first() else {
-                    return Ok(0);
-                };
-                out[0] = b;
-                self.0 = rest;
-                Ok(1)
-            }
-        }
         let input = br#"{"Records":[{"a":"x\\\"y"},{"b":[{"c":"}"}]}]}"#;
         let mut whole = Vec::new();
         split(&input[..], 1 << 20, &mut Vec::new(), |p| {
@@ -645,7 +634,7 @@ mod tests {
         })
         .unwrap();
         let mut trickled = Vec::new();
-        split(Trickle(input), 1 << 20, &mut Vec::new(), |p| {
+        split(Trickle(input, 1), 1 << 20, &mut Vec::new(), |p| {
             trickled.push(format!("{p:?}"))
         })
         .unwrap();

@@ -436,6 +436,7 @@ pub fn parse_log_event(raw: &RawValue, origin: &Arc<str>) -> Result<Event, Recor
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::decode::split::tests::Trickle;
 
     const REC: &str = r#"{"eventVersion":"1.08","eventID":"e1","eventTime":"2025-12-08T14:00:00Z","userIdentity":{"accessKeyId":"AKIAEXAMPLESEED00001"}}"#;
 
@@ -466,15 +467,6 @@ mod tests {
     }
 
     fn through_reader(data: &[u8], chunk: usize) -> (Vec<u8>, bool) {
-        struct Trickle<'a>(&'a [u8], usize);
-        impl Read for Trickle<'_> {
-            fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-                let n = self.1.min(self.0.len()).min(out.len());
-                out[..n].copy_from_slice(&self.0[..n]);
-                self.0 = &self.0[n..];
-                Ok(n)
-            }
-        }
         let mut r = ExportLines::new(Trickle(data, chunk));
         let mut out = Vec::new();
         r.read_to_end(&mut out).unwrap();
